@@ -1,0 +1,3 @@
+module github.com/drsorch/drsorch
+
+go 1.26
