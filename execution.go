@@ -42,7 +42,9 @@ type Execution struct {
 	Awaiting string `json:"awaiting,omitempty"`
 	// RecoveryPoint asks for launches from a point in time or named snapshots.
 	RecoveryPoint *RecoveryPoint `json:"recoveryPoint,omitempty"`
-	// DrillExpiresAt is when a drill's instances are terminated automatically (epoch seconds).
+	// DrillTTLSeconds asks for a drill's instances to be terminated that long after it ends.
+	DrillTTLSeconds int64 `json:"drillTtlSeconds,omitempty"`
+	// DrillExpiresAt is when they will be (epoch seconds), set when the drill ends.
 	DrillExpiresAt int64           `json:"drillExpiresAt,omitempty"`
 	Timeline       []TimelineEvent `json:"timeline,omitempty"`
 	Version        int64           `json:"version"`
@@ -167,6 +169,8 @@ type ServerStatus struct {
 	LaunchedAt         int64  `json:"launchedAt,omitempty"`
 	Error              string `json:"error,omitempty"`
 	RecoverySnapshotID string `json:"recoverySnapshotId,omitempty"`
+	// Attempts counts StartRecovery calls refused for this server (conflicts).
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // TerminateJob is a DRS TERMINATE job started for an execution's recovery instances.
