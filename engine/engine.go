@@ -1,0 +1,223 @@
+// Package engine makes every decision about executions: starting them,
+// starting and scheduling waves under DRS's quotas, polling DRS, pausing,
+// resuming, cancelling, finalizing and terminating. Transports and drivers
+// call it; it talks to the world only through the root package's ports.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/drsorch/drsorch"
+)
+
+// Config wires an Engine. Store, DRS and Workflow are required.
+type Config struct {
+	Store      drsorch.Store
+	DRS        drsorch.DRS
+	Workflow   drsorch.Workflow
+	Dispatcher drsorch.Dispatcher // optional: hands a recorded start to a background worker
+	Notifier   drsorch.Notifier   // optional
+	Authorizer drsorch.Authorizer // optional: nil allows every caller
+	Clock      drsorch.Clock
+	Logger     *slog.Logger
+
+	AccountID     string // the account drsorch runs in (default 123456789012)
+	DefaultRegion string // region of waves without a protection group region (default us-east-1)
+
+	WaveTimeout       time.Duration // per-wave timeout unless the plan wave sets one (default 24h)
+	SubmitGrace       time.Duration // age after which an unconfirmed StartRecovery is reconciled (default 2m)
+	PendingGrace      time.Duration // age after which a PENDING execution is started by the poll (default 2m)
+	JobMissingGrace   time.Duration // how long a submitted job may be absent from DescribeJobs (default 10m)
+	LogRefresh        time.Duration // how often one job's log is re-read by the poll (default 1m)
+	LogCallsPerCycle  int           // DescribeJobLogItems calls per account+region per poll (default 20)
+	MaxSubmitAttempts int           // attempts for a server refused with a conflict (default 10)
+	Parallelism       int           // account+region groups polled at once (default 4)
+
+	// ThrottleRetries is how many times a throttled DRS call is tried within one operation (default 4).
+	ThrottleRetries int
+	// Sleep waits between those tries (default: a context-aware timer).
+	Sleep func(ctx context.Context, d time.Duration)
+
+	CallbackKey     []byte // signs the resume/cancel links of pause notifications
+	CallbackBaseURL string // base URL of GET /execution-callback, e.g. https://api.example.com/prod
+
+	// NewID returns a new execution id (default: UUID v4).
+	NewID func() string
+}
+
+// Engine is the decision maker. It is safe for concurrent use: every write is
+// version-checked and retried on conflict.
+type Engine struct {
+	cfg   Config
+	store drsorch.Store
+	drs   retryingDRS
+	wf    drsorch.Workflow
+	clock drsorch.Clock
+	log   *slog.Logger
+
+	sweepMu   sync.Mutex
+	lastSweep time.Time
+}
+
+// New returns an Engine with defaults filled in.
+func New(cfg Config) *Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = drsorch.SystemClock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "123456789012"
+	}
+	if cfg.DefaultRegion == "" {
+		cfg.DefaultRegion = "us-east-1"
+	}
+	setDefault(&cfg.WaveTimeout, 24*time.Hour)
+	setDefault(&cfg.SubmitGrace, 2*time.Minute)
+	setDefault(&cfg.PendingGrace, 2*time.Minute)
+	setDefault(&cfg.JobMissingGrace, 10*time.Minute)
+	setDefault(&cfg.LogRefresh, time.Minute)
+	if cfg.LogCallsPerCycle == 0 {
+		cfg.LogCallsPerCycle = 20
+	}
+	if cfg.MaxSubmitAttempts == 0 {
+		cfg.MaxSubmitAttempts = 10
+	}
+	if cfg.Parallelism <= 0 {
+		cfg.Parallelism = 4
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = func(ctx context.Context, d time.Duration) {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+		}
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = func() string { return uuid.NewString() }
+	}
+	if len(cfg.CallbackKey) == 0 {
+		cfg.CallbackKey = randomKey()
+	}
+	if cfg.ThrottleRetries <= 0 {
+		cfg.ThrottleRetries = 4
+	}
+	drs := retryingDRS{DRS: cfg.DRS, sleep: cfg.Sleep, attempts: cfg.ThrottleRetries}
+	return &Engine{cfg: cfg, store: cfg.Store, drs: drs, wf: cfg.Workflow, clock: cfg.Clock, log: cfg.Logger}
+}
+
+func setDefault(d *time.Duration, v time.Duration) {
+	if *d <= 0 {
+		*d = v
+	}
+}
+
+func randomKey() []byte {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("engine: no randomness: " + err.Error())
+	}
+	return b
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("engine: no randomness: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+func (e *Engine) now() time.Time { return e.clock.Now().UTC() }
+
+// Config returns the engine's effective configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// maxWriteAttempts bounds the retries of a version-checked write.
+const maxWriteAttempts = 25
+
+// errNoChange tells update that fn decided to write nothing.
+var errNoChange = errors.New("no change")
+
+// update loads an execution, applies fn and writes it back, retrying on a
+// version conflict with a fresh copy. fn must not do I/O: it may run several
+// times. It returns the written (or, when fn returned errNoChange, the loaded) execution.
+func (e *Engine) update(ctx context.Context, id string, fn func(x *drsorch.Execution) error) (*drsorch.Execution, error) {
+	for attempt := 0; ; attempt++ {
+		x, err := e.store.GetExecution(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(x); err != nil {
+			if errors.Is(err, errNoChange) {
+				return x, nil
+			}
+			return nil, err
+		}
+		x.UpdatedAt = e.now().Unix()
+		err = e.store.UpdateExecution(ctx, x)
+		if err == nil {
+			return x, nil
+		}
+		if !drsorch.IsCode(err, drsorch.CodeVersionConflict) || attempt >= maxWriteAttempts {
+			return nil, err
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// authorize checks a permission for the caller carried by ctx.
+func (e *Engine) authorize(ctx context.Context, p drsorch.Permission, t drsorch.ExecutionType) error {
+	if e.cfg.Authorizer == nil {
+		return nil
+	}
+	return e.cfg.Authorizer.Authorize(ctx, drsorch.CallerFrom(ctx), p, t)
+}
+
+// actor is how the caller of ctx is recorded on the timeline.
+func actor(ctx context.Context) string { return drsorch.CallerFrom(ctx).Name() }
+
+func (e *Engine) notify(ctx context.Context, x *drsorch.Execution, event, msg string) {
+	if e.cfg.Notifier == nil {
+		return
+	}
+	n := drsorch.Notification{
+		Event: event, ExecutionID: x.ExecutionID, PlanID: x.PlanID, PlanName: x.PlanName,
+		ExecutionType: x.ExecutionType, Status: x.Status, Message: msg,
+	}
+	if event == drsorch.NotifyPaused {
+		n.Wave = x.PausedBeforeWave
+		n.ResumeURL, n.CancelURL = e.callbackLinks(x)
+	}
+	if err := e.cfg.Notifier.Notify(ctx, n); err != nil {
+		e.log.Warn("notification failed", "executionId", x.ExecutionID, "event", event, "error", err)
+	}
+}
+
+func notFound(id string) error {
+	return drsorch.Errorf(drsorch.CodeNotFound, "Execution with ID %s not found", id).
+		WithDetails(map[string]any{"executionId": id})
+}
+
+// load reads an execution, turning a store NOT_FOUND into the API's message.
+func (e *Engine) load(ctx context.Context, id string) (*drsorch.Execution, error) {
+	x, err := e.store.GetExecution(ctx, id)
+	if drsorch.IsCode(err, drsorch.CodeNotFound) {
+		return nil, notFound(id)
+	}
+	return x, err
+}

@@ -1,0 +1,398 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/drsorch/drsorch"
+)
+
+// TerminationMetadata says whether an execution's instances may be terminated (reference §4.11.1).
+type TerminationMetadata struct {
+	CanTerminate         bool    `json:"canTerminate"`
+	Reason               *string `json:"reason"`
+	HasRecoveryInstances bool    `json:"hasRecoveryInstances"`
+}
+
+// terminationMetadata checks eligibility: the execution ended, it launched
+// instances, they are not terminated yet, and no job is still running.
+func terminationMetadata(x *drsorch.Execution) TerminationMetadata {
+	no := func(reason string, has bool) TerminationMetadata {
+		return TerminationMetadata{Reason: &reason, HasRecoveryInstances: has}
+	}
+	if !x.Status.Terminal() {
+		return no("Execution not in terminal state", false)
+	}
+	if len(recoveryInstanceIDs(x)) == 0 {
+		return no("No recovery instances found", false)
+	}
+	if x.InstancesTerminated {
+		return no("Instances already terminated", true)
+	}
+	if hasInFlightJobs(x) {
+		return no("Waves still active", true)
+	}
+	return TerminationMetadata{CanTerminate: true, HasRecoveryInstances: true}
+}
+
+// instanceRef is a recovery instance of an execution.
+type instanceRef struct {
+	id, sourceServerID, region string
+	wave                       int
+}
+
+func recoveryInstanceIDs(x *drsorch.Execution) []instanceRef {
+	var out []instanceRef
+	seen := map[string]bool{}
+	for _, w := range x.Waves {
+		for _, s := range w.ServerStatuses {
+			id := firstNonEmpty(s.RecoveryInstanceID, s.InstanceID)
+			if !strings.HasPrefix(id, "i-") || seen[id] || s.LaunchStatus.Canonical() == drsorch.LaunchTerminated {
+				continue
+			}
+			seen[id] = true
+			out = append(out, instanceRef{id: id, sourceServerID: s.SourceServerID, region: firstNonEmpty(s.Region, w.Region), wave: w.WaveNumber})
+		}
+	}
+	return out
+}
+
+// TerminateResult is the answer to terminate-instances.
+type TerminateResult struct {
+	ExecutionID       string               `json:"executionId"`
+	Message           string               `json:"message"`
+	Reason            string               `json:"reason,omitempty"`
+	Terminated        []TerminatedInstance `json:"terminated"`
+	Failed            []FailedInstance     `json:"failed"`
+	Jobs              []TerminateJobView   `json:"jobs"`
+	TotalFound        int                  `json:"totalFound"`
+	TotalTerminated   int                  `json:"totalTerminated"`
+	TotalFailed       int                  `json:"totalFailed"`
+	NoInstancesFound  bool                 `json:"noInstancesFound,omitempty"`
+	AlreadyTerminated bool                 `json:"alreadyTerminated,omitempty"`
+}
+
+// TerminatedInstance is an instance a TERMINATE job was started for.
+type TerminatedInstance struct {
+	RecoveryInstanceID string `json:"recoveryInstanceId"`
+	Region             string `json:"region"`
+	JobID              string `json:"jobId"`
+}
+
+// FailedInstance is an instance that could not be terminated.
+type FailedInstance struct {
+	RecoveryInstanceID string `json:"recoveryInstanceId"`
+	Region             string `json:"region"`
+	Error              string `json:"error"`
+	ErrorType          string `json:"errorType,omitempty"`
+}
+
+// TerminateJobView is a TERMINATE job in responses.
+type TerminateJobView struct {
+	JobID  string            `json:"jobId"`
+	Region string            `json:"region"`
+	Type   string            `json:"type"`
+	Status drsorch.JobStatus `json:"status"`
+}
+
+// Terminate terminates the recovery instances of an ended execution through DRS
+// TERMINATE jobs, at most 200 instances a call, per account and region. A
+// RECOVERY's instances are production: they need force.
+func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*TerminateResult, error) {
+	x, err := e.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	normalize(x)
+	if err := e.authorize(ctx, drsorch.PermTerminateInstances, x.ExecutionType); err != nil {
+		return nil, err
+	}
+	if len(x.Waves) == 0 {
+		return nil, drsorch.Errorf(drsorch.CodeInvalidState, "No waves found in execution").
+			WithDetails(map[string]any{"reason": "This execution has no wave data"})
+	}
+	meta := terminationMetadata(x)
+	if !meta.CanTerminate && !(meta.Reason != nil && *meta.Reason == "No recovery instances found") {
+		return nil, drsorch.Errorf(drsorch.CodeInvalidState, "Cannot terminate instances: %s", *meta.Reason).
+			WithDetails(map[string]any{"executionId": id, "currentStatus": x.Status, "terminationMetadata": meta})
+	}
+	if x.ExecutionType == drsorch.Recovery && !force {
+		return nil, drsorch.Errorf(drsorch.CodeInvalidState, `Terminating the instances of a RECOVERY execution requires "force": true`).
+			WithDetails(map[string]any{"executionId": id, "executionType": x.ExecutionType, "parameter": "force"})
+	}
+	refs := recoveryInstanceIDs(x)
+	res := &TerminateResult{ExecutionID: id, Terminated: []TerminatedInstance{}, Failed: []FailedInstance{}, Jobs: []TerminateJobView{}}
+	// Keep only instances DRS still has and that are not being terminated already.
+	byRegion := map[string][]string{}
+	for _, r := range refs {
+		byRegion[r.region] = append(byRegion[r.region], r.id)
+	}
+	live := map[string][]string{}
+	for _, region := range sortedKeys(byRegion) {
+		t := x.Target(region, e.cfg.AccountID)
+		for _, batch := range chunks(byRegion[region], drsorch.MaxIDsPerFilter) {
+			got, err := e.drs.DescribeRecoveryInstances(ctx, t, drsorch.RecoveryInstanceFilter{RecoveryInstanceIDs: batch})
+			if err != nil {
+				return nil, drsorch.Wrap(drsorch.ErrorCode(err), err, "Could not read recovery instances in %s: %s", region, drsorch.AsError(err).Message)
+			}
+			for _, ri := range got {
+				if !strings.EqualFold(ri.EC2InstanceState, "TERMINATED") {
+					live[region] = append(live[region], ri.RecoveryInstanceID)
+				}
+			}
+		}
+	}
+	for _, ids := range live {
+		res.TotalFound += len(ids)
+	}
+	if res.TotalFound == 0 {
+		res.Message = "No recovery instances to terminate"
+		res.Reason = "This execution has no recovery instances to terminate. Instances may not have been launched yet, may have already been terminated, or the execution was cancelled before launch."
+		res.NoInstancesFound = true
+		return res, nil
+	}
+	now := e.now()
+	type call struct {
+		t      drsorch.Target
+		region string
+		job    drsorch.TerminateJob
+		result drsorch.Job
+		err    error
+	}
+	var calls []*call
+	for _, region := range sortedKeys(live) {
+		t := x.Target(region, e.cfg.AccountID)
+		for _, batch := range chunks(live[region], drsorch.MaxTerminateIDs) {
+			calls = append(calls, &call{t: t, region: region, job: drsorch.TerminateJob{Region: region, AccountID: t.AccountID,
+				Type: string(drsorch.JobTerminate), Status: drsorch.JobSubmitting, IntentID: uuid.NewString(),
+				RecoveryInstanceIDs: batch, SubmittedAt: now.Unix()}})
+		}
+	}
+	// Record the intent first: a crash after the call leaves evidence to reconcile.
+	if _, err := e.update(ctx, id, func(x *drsorch.Execution) error {
+		for _, c := range calls {
+			x.TerminateJobs = append(x.TerminateJobs, c.job)
+		}
+		x.TerminationInitiatedAt = now.Unix()
+		x.AddEvent(drsorch.TimelineEvent{At: now, Type: "terminate_requested", Actor: actor(ctx),
+			Detail: fmt.Sprintf("%d recovery instance(s)", res.TotalFound)})
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, c := range calls {
+		c.result, c.err = e.drs.TerminateRecoveryInstances(ctx, c.t, c.job.RecoveryInstanceIDs)
+	}
+	if _, err := e.update(ctx, id, func(x *drsorch.Execution) error {
+		for _, c := range calls {
+			i := slices.IndexFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool { return j.IntentID == c.job.IntentID })
+			if i < 0 {
+				continue
+			}
+			if c.err != nil {
+				x.TerminateJobs = slices.Delete(x.TerminateJobs, i, i+1)
+				continue
+			}
+			x.TerminateJobs[i].JobID = c.result.JobID
+			x.TerminateJobs[i].Status = firstStatus(c.result.Status, drsorch.JobPending)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	allConflict := true
+	for _, c := range calls {
+		if c.err == nil {
+			allConflict = false
+			res.Jobs = append(res.Jobs, TerminateJobView{JobID: c.result.JobID, Region: c.region,
+				Type: string(firstNonEmpty(string(c.result.Type), string(drsorch.JobTerminate))), Status: firstStatus(c.result.Status, drsorch.JobPending)})
+			for _, iid := range c.job.RecoveryInstanceIDs {
+				res.Terminated = append(res.Terminated, TerminatedInstance{RecoveryInstanceID: iid, Region: c.region, JobID: c.result.JobID})
+			}
+			continue
+		}
+		f := FailedInstance{Region: c.region, Error: drsorch.AsError(c.err).Message}
+		if drsorch.IsCode(c.err, drsorch.CodeDRSConflict) {
+			f.Error, f.ErrorType = "Already terminated or being processed", "CONFLICT"
+		} else {
+			allConflict = false
+		}
+		for _, iid := range c.job.RecoveryInstanceIDs {
+			f.RecoveryInstanceID = iid
+			res.Failed = append(res.Failed, f)
+		}
+	}
+	res.TotalTerminated, res.TotalFailed = len(res.Terminated), len(res.Failed)
+	if res.TotalTerminated == 0 && allConflict {
+		res.Message = "Recovery instances already terminated or being processed"
+		res.AlreadyTerminated = true
+		return res, nil
+	}
+	res.Message = fmt.Sprintf("Initiated termination of %d recovery instances via DRS", res.TotalTerminated)
+	return res, nil
+}
+
+func firstStatus(s, def drsorch.JobStatus) drsorch.JobStatus {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// TerminationStatus reports the progress of TERMINATE jobs.
+type TerminationStatus struct {
+	ExecutionID      string              `json:"executionId"`
+	Jobs             []TerminationJobRow `json:"jobs"`
+	TotalServers     int                 `json:"totalServers"`
+	CompletedServers int                 `json:"completedServers"`
+	ProgressPercent  int                 `json:"progressPercent"`
+	AllCompleted     bool                `json:"allCompleted"`
+	AnyFailed        bool                `json:"anyFailed"`
+}
+
+// TerminationJobRow is one TERMINATE job's progress.
+type TerminationJobRow struct {
+	JobID            string            `json:"jobId"`
+	Status           drsorch.JobStatus `json:"status"`
+	Type             drsorch.JobType   `json:"type"`
+	TotalServers     int               `json:"totalServers"`
+	CompletedServers int               `json:"completedServers"`
+	FailedServers    int               `json:"failedServers"`
+	JobCompleted     bool              `json:"jobCompleted"`
+}
+
+// TerminationStatus reports the execution's own TERMINATE jobs, or the given
+// ones (in region, default the execution's region), and records when all ended.
+func (e *Engine) TerminationStatus(ctx context.Context, id string, jobIDs []string, region string) (*TerminationStatus, error) {
+	x, err := e.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.authorize(ctx, drsorch.PermViewExecutions, x.ExecutionType); err != nil {
+		return nil, err
+	}
+	byTarget := map[string][]string{}
+	targets := map[string]drsorch.Target{}
+	if len(jobIDs) > 0 {
+		var valid []string
+		for _, j := range jobIDs {
+			if strings.HasPrefix(j, "drsjob-") && len(j) >= 24 {
+				valid = append(valid, j)
+			}
+		}
+		if len(valid) == 0 {
+			return nil, drsorch.Errorf(drsorch.CodeInvalidParameter, "No valid DRS job IDs provided. Expected format: drsjob-xxxxxxxxxxxxxxxx").
+				WithDetails(map[string]any{"parameter": "jobIds"})
+		}
+		if region == "" {
+			region = executionRegion(x, e.cfg.DefaultRegion)
+		}
+		t := x.Target(region, e.cfg.AccountID)
+		targets[t.Key()], byTarget[t.Key()] = t, valid
+	} else {
+		for _, j := range x.TerminateJobs {
+			if j.JobID == "" {
+				continue
+			}
+			t := x.Target(j.Region, e.cfg.AccountID)
+			targets[t.Key()] = t
+			byTarget[t.Key()] = append(byTarget[t.Key()], j.JobID)
+		}
+	}
+	st := &TerminationStatus{ExecutionID: id, Jobs: []TerminationJobRow{}}
+	statuses := map[string]drsorch.JobStatus{}
+	for _, key := range sortedKeys(byTarget) {
+		for _, batch := range chunks(byTarget[key], drsorch.MaxJobIDsPerDescribe) {
+			jobs, err := e.drs.DescribeJobs(ctx, targets[key], drsorch.JobFilter{JobIDs: batch})
+			if err != nil {
+				return nil, drsorch.Wrap(drsorch.ErrorCode(err), err, "Could not read termination jobs: %s", drsorch.AsError(err).Message)
+			}
+			for _, j := range jobs {
+				row := TerminationJobRow{JobID: j.JobID, Status: j.Status, Type: j.Type, TotalServers: len(j.ParticipatingServers), JobCompleted: j.Status == drsorch.JobCompleted}
+				for _, p := range j.ParticipatingServers {
+					switch p.LaunchStatus.Canonical() {
+					case drsorch.LaunchTerminated:
+						row.CompletedServers++
+					case drsorch.LaunchFailed:
+						row.FailedServers++
+						st.AnyFailed = true
+					}
+				}
+				st.Jobs = append(st.Jobs, row)
+				st.TotalServers += row.TotalServers
+				st.CompletedServers += row.CompletedServers
+				statuses[j.JobID] = j.Status
+			}
+		}
+	}
+	st.AllCompleted = len(st.Jobs) > 0 && !slices.ContainsFunc(st.Jobs, func(r TerminationJobRow) bool { return !r.JobCompleted })
+	if st.TotalServers > 0 {
+		st.ProgressPercent = st.CompletedServers * 100 / st.TotalServers
+	}
+	if st.AllCompleted {
+		st.ProgressPercent = 100
+	}
+	now := e.now()
+	_, err = e.update(ctx, id, func(x *drsorch.Execution) error {
+		changed := false
+		for i := range x.TerminateJobs {
+			if s, ok := statuses[x.TerminateJobs[i].JobID]; ok && x.TerminateJobs[i].Status != s {
+				x.TerminateJobs[i].Status = s
+				changed = true
+			}
+		}
+		ownDone := len(jobIDs) == 0 && st.AllCompleted
+		if ownDone && !x.InstancesTerminated {
+			x.InstancesTerminated, x.InstancesTerminatedAt = true, now.Unix()
+			x.AddEvent(drsorch.TimelineEvent{At: now, Type: "instances_terminated", Actor: actor(ctx)})
+			changed = true
+		}
+		if !changed {
+			return errNoChange
+		}
+		return nil
+	})
+	return st, err
+}
+
+func executionRegion(x *drsorch.Execution, def string) string {
+	for _, w := range x.Waves {
+		if w.Region != "" {
+			return w.Region
+		}
+	}
+	return firstNonEmpty(x.DRSRegion, def)
+}
+
+// sweepExpiredDrills terminates the instances of drills whose time-to-live has
+// passed. It runs at most every five minutes of clock time.
+func (e *Engine) sweepExpiredDrills(ctx context.Context) {
+	now := e.now()
+	e.sweepMu.Lock()
+	if now.Sub(e.lastSweep) < 5*time.Minute {
+		e.sweepMu.Unlock()
+		return
+	}
+	e.lastSweep = now
+	e.sweepMu.Unlock()
+	xs, err := e.listAll(ctx, drsorch.ExecutionQuery{Statuses: drsorch.TerminalExecutionStatuses})
+	if err != nil {
+		e.log.Warn("drill expiry sweep failed", "error", err)
+		return
+	}
+	sys := drsorch.WithCaller(ctx, drsorch.Caller{Username: "drill-expiry", System: true})
+	for _, x := range xs {
+		if x.ExecutionType != drsorch.Drill || x.DrillExpiresAt == 0 || x.DrillExpiresAt > now.Unix() ||
+			x.InstancesTerminated || len(x.TerminateJobs) > 0 {
+			continue
+		}
+		if _, err := e.Terminate(sys, x.ExecutionID, false); err != nil && !drsorch.IsCode(err, drsorch.CodeInvalidState) {
+			e.log.Warn("terminating an expired drill failed", "executionId", x.ExecutionID, "error", err)
+		}
+	}
+}
