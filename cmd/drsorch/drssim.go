@@ -1,0 +1,12 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// TODO(owner): replace this placeholder with the command.
+func runDRSSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return errors.New("drssim: not built yet")
+}
