@@ -59,12 +59,13 @@ const (
 )
 
 // ExecutionSecrets are the fields that must never leave the system.
+// The json names are the replaced system's attribute names, for stores.
 type ExecutionSecrets struct {
-	TaskToken           string
-	PausedStateSnapshot string
-	ExternalID          string
+	TaskToken           string `json:"taskToken,omitempty"`
+	PausedStateSnapshot string `json:"pausedStateSnapshot,omitempty"`
+	ExternalID          string `json:"externalId,omitempty"`
 	// CallbackNonce is the one-time value the signed resume/cancel links carry.
-	CallbackNonce string
+	CallbackNonce string `json:"callbackNonce,omitempty"`
 }
 
 // Empty reports whether no secret is set.

@@ -4,11 +4,18 @@ import "context"
 
 // Store keeps plans, protection groups, target accounts and executions.
 //
-// Writes are version-checked: Create* stores version 1; Update* succeeds only
-// when the stored version equals the given one, then stores and returns version+1
-// in the argument. A lost race is a VERSION_CONFLICT error; a missing item NOT_FOUND.
+// Writes are version-checked: Create* stores the argument's version, or 1 when
+// it is 0 (setting it in the argument), and fails with ALREADY_EXISTS when the id exists; Update* succeeds
+// only when the stored version equals the given one, then stores and returns
+// version+1 in the argument. A lost race is a VERSION_CONFLICT error; a missing
+// item NOT_FOUND (Get, Update and Delete alike). PutAccount replaces an account
+// unconditionally: target accounts are configuration, not state.
+//
+// Reads return whole records: executions from Get and List carry their Secrets,
+// so an execution read from a list can be updated without losing them.
 type Store interface {
 	GetPlan(ctx context.Context, planID string) (*RecoveryPlan, error)
+	// ListPlans, ListGroups and ListAccounts return every record, by name then id.
 	ListPlans(ctx context.Context) ([]RecoveryPlan, error)
 	CreatePlan(ctx context.Context, p *RecoveryPlan) error
 	UpdatePlan(ctx context.Context, p *RecoveryPlan) error
@@ -45,9 +52,10 @@ type ExecutionQuery struct {
 	PlanID   string
 	// AccountID matches the top-level accountId or accountContext.accountId.
 	AccountID string
-	// Limit is the page size; 0 means 100. Stores cap it at 1000.
+	// Limit is the page size; 0 or less means 100. Stores cap it at 1000.
 	Limit int
-	// NextToken continues a previous page; it is opaque to callers.
+	// NextToken continues a previous page; it is opaque to callers. A token the
+	// store did not issue is an INVALID_PARAMETER error.
 	NextToken string
 }
 
