@@ -155,10 +155,20 @@ var errNoChange = errors.New("no change")
 // version conflict with a fresh copy. fn must not do I/O: it may run several
 // times. It returns the written (or, when fn returned errNoChange, the loaded) execution.
 func (e *Engine) update(ctx context.Context, id string, fn func(x *drsorch.Execution) error) (*drsorch.Execution, error) {
+	return e.updateFrom(ctx, id, nil, fn)
+}
+
+// updateFrom is update with a first copy the caller just read and gives up
+// (it is changed in place); a stale copy costs one conflict and a re-read.
+func (e *Engine) updateFrom(ctx context.Context, id string, seed *drsorch.Execution, fn func(x *drsorch.Execution) error) (*drsorch.Execution, error) {
 	for attempt := 0; ; attempt++ {
-		x, err := e.store.GetExecution(ctx, id)
-		if err != nil {
-			return nil, err
+		x := seed
+		seed = nil
+		if x == nil {
+			var err error
+			if x, err = e.store.GetExecution(ctx, id); err != nil {
+				return nil, err
+			}
 		}
 		if err := fn(x); err != nil {
 			if errors.Is(err, errNoChange) {
@@ -167,7 +177,7 @@ func (e *Engine) update(ctx context.Context, id string, fn func(x *drsorch.Execu
 			return nil, err
 		}
 		x.UpdatedAt = e.now().Unix()
-		err = e.store.UpdateExecution(ctx, x)
+		err := e.store.UpdateExecution(ctx, x)
 		if err == nil {
 			return x, nil
 		}

@@ -78,7 +78,7 @@ func (e *Engine) PollActive(ctx context.Context) (*FindResult, error) {
 			err = e.StartWorkflow(ctx, x.ExecutionID)
 			got, _ = e.store.GetExecution(ctx, x.ExecutionID)
 		} else {
-			got, err = e.progress(ctx, x.ExecutionID, o, book)
+			got, err = e.progressFrom(ctx, x.ExecutionID, x, o, book)
 		}
 		if err != nil {
 			r.Error = drsorch.AsError(err).Message

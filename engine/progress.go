@@ -173,6 +173,11 @@ func markJobMissing(w *drsorch.ExecutionWave, job *drsorch.WaveJob, now time.Tim
 // task waits for it, hands the step to the workflow; finally it submits queued
 // servers as the quotas allow.
 func (e *Engine) progress(ctx context.Context, id string, o *observations, book *quotaBook) (*drsorch.Execution, error) {
+	return e.progressFrom(ctx, id, nil, o, book)
+}
+
+// progressFrom is progress starting from a copy the caller just read and gives up.
+func (e *Engine) progressFrom(ctx context.Context, id string, seed *drsorch.Execution, o *observations, book *quotaBook) (*drsorch.Execution, error) {
 	var x *drsorch.Execution
 	for round := 0; round < 8; round++ {
 		now := e.now()
@@ -180,7 +185,7 @@ func (e *Engine) progress(ctx context.Context, id string, o *observations, book 
 		var handover string
 		var events []string
 		var err error
-		x, err = e.update(ctx, id, func(x *drsorch.Execution) error {
+		x, err = e.updateFrom(ctx, id, seed, func(x *drsorch.Execution) error {
 			st, handover, events = step{}, "", nil
 			normalize(x)
 			s := x.Status.Canonical()
@@ -213,6 +218,7 @@ func (e *Engine) progress(ctx context.Context, id string, o *observations, book 
 			}
 			return nil
 		})
+		seed = nil
 		if err != nil {
 			return x, err
 		}

@@ -244,7 +244,8 @@ func (e *Engine) JobLogs(ctx context.Context, id, jobID string) (*JobLogs, error
 			if err != nil {
 				wl.Error = drsorch.AsError(err).Message
 			}
-			for _, it := range items {
+			for i := len(items) - 1; i >= 0; i-- { // newest first; ties keep DRS's order reversed
+				it := items[i]
 				ev := LogEvent{Event: firstNonEmpty(it.Event, "UNKNOWN"), EventData: it.EventData,
 					SourceServerID: it.EventData.SourceServerID, Error: it.EventData.RawError, ConversionServerID: it.EventData.ConversionServerID}
 				if !it.LogDateTime.IsZero() {
