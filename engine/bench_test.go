@@ -66,7 +66,7 @@ func BenchmarkPollCycle(b *testing.B) {
 		}
 	}
 	eng := engine.New(engine.Config{Store: st, DRS: sim, Workflow: &workflow{}, Clock: clock})
-	clock.Advance(2 * time.Minute) // jobs are running
+	clock.Advance(2 * time.Minute)                 // jobs are running
 	if _, err := eng.PollActive(ctx); err != nil { // first cycle writes the STARTED state of every job
 		b.Fatal(err)
 	}
