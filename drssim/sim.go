@@ -131,10 +131,11 @@ type Sim struct {
 	failLaunch map[string]int
 	regions    map[string]*region
 
-	calls  []Call
-	counts map[string]int
-	dirty  bool
-	err    error
+	calls     []Call
+	counts    map[string]int
+	errCounts map[string]int // by AWS exception name
+	dirty     bool
+	err       error
 }
 
 var _ drsorch.DRS = (*Sim)(nil)
@@ -163,6 +164,7 @@ func Open(opts Options) (*Sim, error) {
 		maxCalls:     opts.MaxCalls,
 		timings:      opts.Timings.withDefaults(),
 		counts:       map[string]int{},
+		errCounts:    map[string]int{},
 	}
 	if s.clock == nil {
 		s.clock = drsorch.SystemClock
@@ -339,6 +341,9 @@ func (s *Sim) begin(ctx context.Context, api string, t drsorch.Target, input any
 func (s *Sim) end(c *call, err error) error {
 	c.Error = AWSErrorName(err)
 	s.counts[c.API]++
+	if c.Error != "" {
+		s.errCounts[c.Error]++
+	}
 	s.calls = append(s.calls, c.Call)
 	if s.maxCalls > 0 && len(s.calls) >= 2*s.maxCalls {
 		s.calls = append([]Call(nil), s.calls[len(s.calls)-s.maxCalls:]...)
@@ -377,12 +382,24 @@ func (s *Sim) CallCounts() map[string]int {
 	return m
 }
 
+// ErrorCounts returns how many calls failed with each AWS exception since the last ResetCalls.
+func (s *Sim) ErrorCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]int, len(s.errCounts))
+	for k, v := range s.errCounts {
+		m[k] = v
+	}
+	return m
+}
+
 // ResetCalls clears the call log and the counts.
 func (s *Sim) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = nil
 	s.counts = map[string]int{}
+	s.errCounts = map[string]int{}
 }
 
 // AddSourceServers adds source servers, or replaces those with the same id in
