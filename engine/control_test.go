@@ -262,3 +262,59 @@ func TestLegacyRecordIsPolled(t *testing.T) {
 		t.Fatalf("status %s waves %v", x.Status, waveStatuses(x))
 	}
 }
+
+// lossyTerminate loses the answer of TerminateRecoveryInstances once.
+type lossyTerminate struct {
+	*drssim.Sim
+	reach bool
+	lost  atomic.Bool
+}
+
+func (f *lossyTerminate) TerminateRecoveryInstances(ctx context.Context, t drsorch.Target, ids []string) (drsorch.Job, error) {
+	if f.lost.CompareAndSwap(false, true) {
+		if f.reach {
+			f.Sim.TerminateRecoveryInstances(ctx, t, ids)
+		}
+		return drsorch.Job{}, drsorch.Errorf(drsorch.CodeDRS, "connection reset")
+	}
+	return f.Sim.TerminateRecoveryInstances(ctx, t, ids)
+}
+
+func TestLostTerminateAnswerIsReconciled(t *testing.T) {
+	for _, reach := range []bool{true, false} {
+		t.Run(map[bool]string{true: "job was created", false: "call never arrived"}[reach], func(t *testing.T) {
+			h := newHarness(t)
+			id := completedDrill(t, h)
+			cfg := h.eng.Config()
+			cfg.DRS = &lossyTerminate{Sim: h.sim, reach: reach}
+			h.eng = engine.New(cfg)
+			res, err := h.eng.Terminate(h.ctx, id, false)
+			if err != nil || res.TotalFailed != 12 {
+				t.Fatalf("first terminate: %+v %v", res, err)
+			}
+			// The intent stays while its call may still be in flight.
+			if _, err := h.eng.Terminate(h.ctx, id, false); !drsorch.IsCode(err, drsorch.CodeInvalidState) {
+				t.Fatalf("terminate during the grace period: %v", err)
+			}
+			h.clock.Advance(3 * time.Minute)
+			if reach {
+				st, err := h.eng.TerminationStatus(h.ctx, id, nil, "")
+				if err != nil || len(st.Jobs) != 1 || !st.AllCompleted || !h.get(id).InstancesTerminated {
+					t.Fatalf("status after reconcile: %+v %v", st, err)
+				}
+			} else {
+				res, err := h.eng.Terminate(h.ctx, id, false)
+				if err != nil || res.TotalTerminated != 12 {
+					t.Fatalf("terminate after the lost call: %+v %v", res, err)
+				}
+				h.clock.Advance(3 * time.Minute)
+				if st, _ := h.eng.TerminationStatus(h.ctx, id, nil, ""); !st.AllCompleted {
+					t.Fatalf("not done: %+v", st)
+				}
+			}
+			if n := len(h.sim.Instances(drsorch.Target{Region: "us-east-1"})); n != 0 {
+				t.Fatalf("%d instances left", n)
+			}
+		})
+	}
+}

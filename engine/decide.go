@@ -308,6 +308,10 @@ func (e *Engine) pauseAt(x *drsorch.Execution, wave int, now time.Time, who, det
 	}
 	w := wave
 	x.PausedBeforeWave = &w
+	if n := len(x.Timeline); n > 0 && x.Timeline[n-1].To == string(drsorch.ExecutionPaused) {
+		tw := wave
+		x.Timeline[n-1].Wave = &tw // the pause event says which wave waits
+	}
 	x.Secrets.CallbackNonce = randomHex(16)
 	return nil
 }

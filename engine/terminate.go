@@ -116,6 +116,13 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 		return nil, drsorch.Errorf(drsorch.CodeInvalidState, "No waves found in execution").
 			WithDetails(map[string]any{"reason": "This execution has no wave data"})
 	}
+	if x, err = e.reconcileTerminations(ctx, x); err != nil {
+		return nil, err
+	}
+	if pendingTerminations(x, e.now(), e.cfg.SubmitGrace) {
+		return nil, drsorch.Errorf(drsorch.CodeInvalidState, "A termination of this execution's instances is being submitted; try again in a few minutes").
+			WithDetails(map[string]any{"executionId": id})
+	}
 	meta := terminationMetadata(x)
 	if !meta.CanTerminate && !(meta.Reason != nil && *meta.Reason == "No recovery instances found") {
 		return nil, drsorch.Errorf(drsorch.CodeInvalidState, "Cannot terminate instances: %s", *meta.Reason).
@@ -195,7 +202,9 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 				continue
 			}
 			if c.err != nil {
-				x.TerminateJobs = slices.Delete(x.TerminateJobs, i, i+1)
+				if !uncertain(c.err) {
+					x.TerminateJobs = slices.Delete(x.TerminateJobs, i, i+1)
+				}
 				continue
 			}
 			x.TerminateJobs[i].JobID = c.result.JobID
@@ -276,6 +285,9 @@ func (e *Engine) TerminationStatus(ctx context.Context, id string, jobIDs []stri
 	if err := e.authorize(ctx, drsorch.PermViewExecutions, x.ExecutionType); err != nil {
 		return nil, err
 	}
+	if x, err = e.reconcileTerminations(ctx, x); err != nil {
+		return nil, err
+	}
 	byTarget := map[string][]string{}
 	targets := map[string]drsorch.Target{}
 	if len(jobIDs) > 0 {
@@ -346,7 +358,8 @@ func (e *Engine) TerminationStatus(ctx context.Context, id string, jobIDs []stri
 				changed = true
 			}
 		}
-		ownDone := len(jobIDs) == 0 && st.AllCompleted
+		ownDone := len(jobIDs) == 0 && st.AllCompleted &&
+			!slices.ContainsFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool { return j.JobID == "" })
 		if ownDone && !x.InstancesTerminated {
 			x.InstancesTerminated, x.InstancesTerminatedAt = true, now.Unix()
 			x.AddEvent(drsorch.TimelineEvent{At: now, Type: "instances_terminated", Actor: actor(ctx)})
@@ -395,4 +408,84 @@ func (e *Engine) sweepExpiredDrills(ctx context.Context) {
 			e.log.Warn("terminating an expired drill failed", "executionId", x.ExecutionID, "error", err)
 		}
 	}
+}
+
+// pendingTerminations reports a TERMINATE call whose outcome is not known yet and may still be in flight.
+func pendingTerminations(x *drsorch.Execution, now time.Time, grace time.Duration) bool {
+	return slices.ContainsFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool {
+		return j.JobID == "" && now.Sub(time.Unix(j.SubmittedAt, 0)) < grace
+	})
+}
+
+// reconcileTerminations settles TERMINATE intents whose call outcome was lost
+// (a crash between the call and the save): a TERMINATE job DRS started for one
+// of the intent's instances since just before the intent is adopted; without
+// one, the intent is dropped so the instances can be terminated again.
+func (e *Engine) reconcileTerminations(ctx context.Context, x *drsorch.Execution) (*drsorch.Execution, error) {
+	now := e.now()
+	sources := map[string]string{} // recovery instance → source server
+	for _, w := range x.Waves {
+		for _, s := range w.ServerStatuses {
+			if id := firstNonEmpty(s.RecoveryInstanceID, s.InstanceID); id != "" {
+				sources[id] = s.SourceServerID
+			}
+		}
+	}
+	found := map[string]drsorch.Job{} // intent → job
+	decided := map[string]bool{}
+	for _, tj := range x.TerminateJobs {
+		if tj.JobID != "" || now.Sub(time.Unix(tj.SubmittedAt, 0)) < e.cfg.SubmitGrace {
+			continue
+		}
+		jobs, err := e.drs.DescribeJobs(ctx, x.Target(tj.Region, e.cfg.AccountID),
+			drsorch.JobFilter{FromDate: time.Unix(tj.SubmittedAt, 0).Add(-5 * time.Minute)})
+		if err != nil {
+			e.log.Warn("reconciling a termination failed; will retry", "executionId", x.ExecutionID, "error", err)
+			continue
+		}
+		want := map[string]bool{}
+		for _, id := range tj.RecoveryInstanceIDs {
+			want[sources[id]] = true
+		}
+		decided[tj.IntentID] = true
+		for _, j := range jobs {
+			if j.Type == drsorch.JobTerminate && slices.ContainsFunc(j.ParticipatingServers, func(p drsorch.ParticipatingServer) bool { return want[p.SourceServerID] }) {
+				found[tj.IntentID] = j
+				break
+			}
+		}
+	}
+	if len(decided) == 0 {
+		return x, nil
+	}
+	return e.update(ctx, x.ExecutionID, func(x *drsorch.Execution) error {
+		changed := false
+		for i := 0; i < len(x.TerminateJobs); i++ {
+			tj := &x.TerminateJobs[i]
+			if tj.JobID != "" || !decided[tj.IntentID] {
+				continue
+			}
+			changed = true
+			if j, ok := found[tj.IntentID]; ok {
+				tj.JobID, tj.Status = j.JobID, firstStatus(j.Status, drsorch.JobPending)
+				x.AddEvent(drsorch.TimelineEvent{At: now, Type: "terminate_recovered", Actor: drsorch.SystemCaller.Name(),
+					Detail: fmt.Sprintf("found TERMINATE job %s for intent %s", j.JobID, tj.IntentID)})
+				continue
+			}
+			x.AddEvent(drsorch.TimelineEvent{At: now, Type: "terminate_lost", Actor: drsorch.SystemCaller.Name(),
+				Detail: fmt.Sprintf("no TERMINATE job for intent %s; its %d instance(s) may be terminated again", tj.IntentID, len(tj.RecoveryInstanceIDs))})
+			x.TerminateJobs = slices.Delete(x.TerminateJobs, i, i+1)
+			i--
+		}
+		if !changed {
+			return errNoChange
+		}
+		return nil
+	})
+}
+
+// uncertain reports a DRS failure after which the call may still have taken
+// effect (a 5xx or a lost connection), as opposed to a refusal.
+func uncertain(err error) bool {
+	return drsorch.IsCode(err, drsorch.CodeDRS, drsorch.CodeDRSInternal) || drsorch.ErrorCode(err) == drsorch.CodeInternal
 }
