@@ -49,7 +49,7 @@ type Config struct {
 	CallbackKey     []byte // signs the resume/cancel links of pause notifications
 	CallbackBaseURL string // base URL of GET /execution-callback, e.g. https://api.example.com/prod
 
-	// NewID returns a new execution id (default: UUID v4).
+	// NewID returns a new id for an execution or a DRS job intent (default: UUID v4).
 	NewID func() string
 }
 

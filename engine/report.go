@@ -204,19 +204,21 @@ func BuildReport(x *drsorch.Execution, now time.Time) Report {
 		r.Waves = append(r.Waves, wr)
 	}
 	if !lastLaunch.IsZero() && !r.StartTime.IsZero() {
-		rto := lastLaunch.Sub(r.StartTime)
-		r.AchievedRTOSeconds = secondsPtr(rto)
-		paused := time.Duration(0)
+		rto := int64(lastLaunch.Sub(r.StartTime) / time.Second)
+		r.AchievedRTOSeconds = &rto
+		// Whole seconds paused before the last launch, counted as the pauses are reported.
+		var paused int64
 		for _, p := range r.Pauses {
 			stop := p.ResumedAt
 			if stop.IsZero() || stop.After(lastLaunch) {
 				stop = lastLaunch
 			}
 			if stop.After(p.PausedAt) {
-				paused += stop.Sub(p.PausedAt)
+				paused += int64(stop.Sub(p.PausedAt) / time.Second)
 			}
 		}
-		r.RTOExcludingPausesSeconds = secondsPtr(rto - paused)
+		excl := max(rto-paused, 0)
+		r.RTOExcludingPausesSeconds = &excl
 	}
 	r.AllServersRecovered = r.ServersTotal > 0 && r.ServersLaunched == r.ServersTotal
 	for _, w := range x.Waves {

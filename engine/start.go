@@ -103,7 +103,7 @@ func (e *Engine) StartExecution(ctx context.Context, req StartRequest) (*StartRe
 		x.Waves = append(x.Waves, drsorch.ExecutionWave{
 			WaveNumber: pw.WaveNumber, WaveName: firstNonEmpty(pw.WaveName, fmt.Sprintf("Wave %d", pw.WaveNumber+1)),
 			WaveDescription: pw.WaveDescription, ProtectionGroupID: pw.ProtectionGroupID,
-			ProtectionGroupIDs: pw.ProtectionGroupIDs, ServerIDs: pw.ServerIDs, Status: drsorch.WavePending,
+			ProtectionGroupIDs: pw.ProtectionGroupIDs, ServerIDs: append([]string{}, pw.ServerIDs...), Status: drsorch.WavePending,
 			PauseBeforeWave: pw.PauseBeforeWave, DependsOnWaves: pw.DependsOnWaves, TimeoutSeconds: pw.TimeoutSeconds,
 		})
 	}

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/drsorch/drsorch"
 )
 
@@ -241,7 +239,7 @@ func (e *Engine) submit(ctx context.Context, x *drsorch.Execution, book *quotaBo
 					break
 				}
 				planned = append(planned, &intent{wave: w.WaveNumber, target: t, job: drsorch.WaveJob{
-					IntentID: uuid.NewString(), Status: drsorch.JobSubmitting, Region: region, AccountID: t.AccountID,
+					IntentID: e.cfg.NewID(), Status: drsorch.JobSubmitting, Region: region, AccountID: t.AccountID,
 					ServerIDs: append([]string(nil), ids[:n]...), SubmittedAt: now.Unix()}})
 				ids = ids[n:]
 			}

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/drsorch/drsorch"
 )
 
@@ -176,7 +174,7 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 		t := x.Target(region, e.cfg.AccountID)
 		for _, batch := range chunks(live[region], drsorch.MaxTerminateIDs) {
 			calls = append(calls, &call{t: t, region: region, job: drsorch.TerminateJob{Region: region, AccountID: t.AccountID,
-				Type: string(drsorch.JobTerminate), Status: drsorch.JobSubmitting, IntentID: uuid.NewString(),
+				Type: string(drsorch.JobTerminate), Status: drsorch.JobSubmitting, IntentID: e.cfg.NewID(),
 				RecoveryInstanceIDs: batch, SubmittedAt: now.Unix()}})
 		}
 	}
