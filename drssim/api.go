@@ -335,7 +335,7 @@ func (s *Sim) eachSnapshot(r *region, server string, now time.Time, fn func(ts t
 }
 
 func (s *Sim) snapshotExists(r *region, server, snapshotID string, now time.Time) bool {
-	if !validSnapshotID(snapshotID) {
+	if !drsorch.ValidSnapshotID(snapshotID) {
 		return false
 	}
 	found := false
@@ -381,7 +381,7 @@ func (s *Sim) terminate(r *region, now time.Time, ids []string) (*job, error) {
 	var missing []string
 	seen := map[string]bool{}
 	for _, id := range ids {
-		if !validInstanceID(id) {
+		if !drsorch.ValidInstanceID(id) {
 			return nil, awsErr(ValidationException, "recoveryInstanceIDs: %q does not match i-[0-9a-fA-F]{8,}", id)
 		}
 		if seen[id] {

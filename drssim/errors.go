@@ -101,7 +101,7 @@ func (f Fault) validate(field string) error {
 	if f.Times < 0 {
 		return fieldErr(field+".times", "must not be negative, got %d", f.Times)
 	}
-	if f.SourceServerID != "" && !validSourceServerID(f.SourceServerID) {
+	if f.SourceServerID != "" && !drsorch.ValidSourceServerID(f.SourceServerID) {
 		return fieldErr(field+".sourceServerID", "%q is not a source server id", f.SourceServerID)
 	}
 	return nil

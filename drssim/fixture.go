@@ -153,7 +153,7 @@ func (s *Sim) checkFixture(f *Fixture) error {
 	}
 	for i, srv := range f.SourceServers {
 		field := fmt.Sprintf("%ssourceServers[%d]", fixturePrefix, i)
-		if !validSourceServerID(srv.SourceServerID) {
+		if !drsorch.ValidSourceServerID(srv.SourceServerID) {
 			return fieldErr(field+".sourceServerID", "%q is not a source server id (s- and 17 letters or digits)", srv.SourceServerID)
 		}
 		if err := dup("s", key(srv.AccountID, srv.Region)+"/"+srv.SourceServerID, field+".sourceServerID"); err != nil {
@@ -162,7 +162,7 @@ func (s *Sim) checkFixture(f *Fixture) error {
 	}
 	for i, fj := range f.Jobs {
 		field := fmt.Sprintf("%sjobs[%d]", fixturePrefix, i)
-		if !validJobID(fj.JobID) {
+		if !drsorch.ValidJobID(fj.JobID) {
 			return fieldErr(field+".jobID", "%q is not a job id (drsjob- and 17 letters or digits)", fj.JobID)
 		}
 		k := key(fj.AccountID, fj.Region)
@@ -180,13 +180,13 @@ func (s *Sim) checkFixture(f *Fixture) error {
 		}
 		for k, ps := range fj.ParticipatingServers {
 			pf := fmt.Sprintf("%s.participatingServers[%d]", field, k)
-			if !validSourceServerID(ps.SourceServerID) {
+			if !drsorch.ValidSourceServerID(ps.SourceServerID) {
 				return fieldErr(pf+".sourceServerID", "%q is not a source server id", ps.SourceServerID)
 			}
 			if ps.LaunchStatus != "" && !slices.Contains(launchValues, ps.LaunchStatus) {
 				return fieldErr(pf+".launchStatus", "%q is not a launch status (PENDING, IN_PROGRESS, LAUNCHED, FAILED, TERMINATED)", ps.LaunchStatus)
 			}
-			if ps.RecoveryInstanceID != "" && !validInstanceID(ps.RecoveryInstanceID) {
+			if ps.RecoveryInstanceID != "" && !drsorch.ValidInstanceID(ps.RecoveryInstanceID) {
 				return fieldErr(pf+".recoveryInstanceID", "%q is not a recovery instance id (i- and 8 to 17 hex digits)", ps.RecoveryInstanceID)
 			}
 		}
@@ -201,19 +201,19 @@ func (s *Sim) checkFixture(f *Fixture) error {
 	}
 	for i, ri := range f.RecoveryInstances {
 		field := fmt.Sprintf("%srecoveryInstances[%d]", fixturePrefix, i)
-		if !validInstanceID(ri.RecoveryInstanceID) {
+		if !drsorch.ValidInstanceID(ri.RecoveryInstanceID) {
 			return fieldErr(field+".recoveryInstanceID", "%q is not a recovery instance id (i- and 8 to 17 hex digits)", ri.RecoveryInstanceID)
 		}
 		if err := dup("i", key(ri.AccountID, ri.Region)+"/"+ri.RecoveryInstanceID, field+".recoveryInstanceID"); err != nil {
 			return err
 		}
-		if ri.EC2InstanceID != "" && !validInstanceID(ri.EC2InstanceID) {
+		if ri.EC2InstanceID != "" && !drsorch.ValidInstanceID(ri.EC2InstanceID) {
 			return fieldErr(field+".ec2InstanceID", "%q is not an EC2 instance id", ri.EC2InstanceID)
 		}
-		if ri.SourceServerID != "" && !validSourceServerID(ri.SourceServerID) {
+		if ri.SourceServerID != "" && !drsorch.ValidSourceServerID(ri.SourceServerID) {
 			return fieldErr(field+".sourceServerID", "%q is not a source server id", ri.SourceServerID)
 		}
-		if ri.JobID != "" && !validJobID(ri.JobID) {
+		if ri.JobID != "" && !drsorch.ValidJobID(ri.JobID) {
 			return fieldErr(field+".jobID", "%q is not a job id", ri.JobID)
 		}
 		if ri.EC2InstanceState != "" && !slices.Contains(ec2States, ri.EC2InstanceState) {

@@ -7,32 +7,6 @@ import (
 	"time"
 )
 
-// Id shapes, from the DRS API reference.
-func validSourceServerID(id string) bool { return hasShape(id, "s-", 17, 17, alnum) }
-func validJobID(id string) bool          { return hasShape(id, "drsjob-", 17, 17, alnum) }
-func validInstanceID(id string) bool     { return hasShape(id, "i-", 8, 17, hexDigit) }
-func validSnapshotID(id string) bool     { return hasShape(id, "pit-", 17, 17, alnum) }
-
-func alnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func hexDigit(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-func hasShape(id, prefix string, minLen, maxLen int, ok func(byte) bool) bool {
-	if len(id) < len(prefix)+minLen || len(id) > len(prefix)+maxLen || id[:len(prefix)] != prefix {
-		return false
-	}
-	for i := len(prefix); i < len(id); i++ {
-		if !ok(id[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 const hexChars = "0123456789abcdef"
 
 // randHex returns n lower-case hex digits from the id generator.

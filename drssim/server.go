@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -186,31 +185,37 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-// Identifier and time shapes of the API model.
+// shape is an identifier pattern of the API model, checked without a regexp
+// (package-level regexps are compiled at every start of the binary).
+type shape struct {
+	ok      func(string) bool
+	pattern string
+}
+
+// Identifier shapes of the API model.
 var (
-	jobIDShape      = regexp.MustCompile(`^drsjob-[0-9a-zA-Z]{17}$`)
-	serverIDShape   = regexp.MustCompile(`^s-[0-9a-zA-Z]{17}$`)
-	instanceIDShape = regexp.MustCompile(`^i-[0-9a-fA-F]{8,17}$`)
-	snapshotIDShape = regexp.MustCompile(`^pit-[0-9a-zA-Z]{17}$`)
-	accountIDShape  = regexp.MustCompile(`^[0-9]{12}$`)
-	isoTimeShape    = regexp.MustCompile(`^[1-9][0-9]*-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([0-1][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?Z$`)
+	jobIDShape      = shape{drsorch.ValidJobID, `drsjob-[0-9a-zA-Z]{17}`}
+	serverIDShape   = shape{drsorch.ValidSourceServerID, `s-[0-9a-zA-Z]{17}`}
+	instanceIDShape = shape{drsorch.ValidInstanceID, `i-[0-9a-fA-F]{8,17}`}
+	snapshotIDShape = shape{drsorch.ValidSnapshotID, `pit-[0-9a-zA-Z]{17}`}
+	accountIDShape  = shape{drsorch.ValidAccountID, `[0-9]{12}`}
 )
 
-func checkIDs(field string, ids []string, shape *regexp.Regexp) error {
+func checkIDs(field string, ids []string, sh shape) error {
 	for i, id := range ids {
-		if !shape.MatchString(id) {
-			return invalid(reasonFieldValidation, fmt.Sprintf("%s[%d]", field, i), "%s[%d]: %q does not match %s", field, i, id, strings.Trim(shape.String(), "^$"))
+		if !sh.ok(id) {
+			return invalid(reasonFieldValidation, fmt.Sprintf("%s[%d]", field, i), "%s[%d]: %q does not match %s", field, i, id, sh.pattern)
 		}
 	}
 	return nil
 }
 
-func checkID(field string, id *string, shape *regexp.Regexp) error {
+func checkID(field string, id *string, sh shape) error {
 	switch {
 	case id == nil:
 		return invalid(reasonFieldValidation, field, "%s: is required", field)
-	case !shape.MatchString(*id):
-		return invalid(reasonFieldValidation, field, "%s: %q does not match %s", field, *id, strings.Trim(shape.String(), "^$"))
+	case !sh.ok(*id):
+		return invalid(reasonFieldValidation, field, "%s: %q does not match %s", field, *id, sh.pattern)
 	}
 	return nil
 }
@@ -220,7 +225,7 @@ func parseTime(field string, s *string) (time.Time, error) {
 	if s == nil || *s == "" {
 		return time.Time{}, nil
 	}
-	if len(*s) > 32 || !isoTimeShape.MatchString(*s) {
+	if len(*s) < 19 || len(*s) > 32 || !strings.HasSuffix(*s, "Z") || (*s)[0] == '0' {
 		return time.Time{}, invalid(reasonFieldValidation, field, "%s: %q is not an ISO 8601 UTC time like 2026-01-01T00:00:00Z", field, *s)
 	}
 	t, err := time.Parse(time.RFC3339Nano, *s)

@@ -408,7 +408,7 @@ func (s *Sim) AddSourceServers(servers ...drsorch.SourceServer) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, srv := range servers {
-		if !validSourceServerID(srv.SourceServerID) {
+		if !drsorch.ValidSourceServerID(srv.SourceServerID) {
 			return fieldErr(fmt.Sprintf("sourceServers[%d].sourceServerID", i), "%q is not a source server id (s- and 17 letters or digits)", srv.SourceServerID)
 		}
 	}

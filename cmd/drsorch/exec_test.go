@@ -112,7 +112,10 @@ func TestExecPauseResumeCancel(t *testing.T) {
 	if r := cli(t, "exec", "start", "--plan", "demo-plan", "--recovery"); r.code != 1 || !strings.Contains(r.stderr, "ALREADY_EXISTS") {
 		t.Fatalf("second start: %+v", r)
 	}
-	waitStatus(t, id, drsorch.ExecutionRunning)
+	// Pause while the first wave runs (not in the instant between RUNNING and its start).
+	waitFor(t, id, "wave 0 running", func(x *engine.ExecutionView) bool {
+		return x.Status == drsorch.ExecutionRunning && len(x.Waves) > 0 && x.Waves[0].Status.InFlight()
+	})
 	if r := cli(t, "exec", "pause", id).ok(t); !strings.Contains(r.stdout, "Pause scheduled - will pause after wave 0 completes (PAUSE_PENDING)") {
 		t.Fatalf("pause: %s", r.stdout)
 	}
@@ -194,6 +197,12 @@ func mustKey(t *testing.T, dir string) *auth.Key {
 // waitStatus polls `exec get` until the execution has the status.
 func waitStatus(t *testing.T, id string, want drsorch.ExecutionStatus) {
 	t.Helper()
+	waitFor(t, id, string(want), func(x *engine.ExecutionView) bool { return x.Status == want })
+}
+
+// waitFor polls the execution through the CLI until cond holds.
+func waitFor(t *testing.T, id, what string, cond func(*engine.ExecutionView) bool) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		var x engine.ExecutionView
@@ -201,11 +210,11 @@ func waitStatus(t *testing.T, id string, want drsorch.ExecutionStatus) {
 		if err := json.Unmarshal([]byte(r.stdout), &x); err != nil {
 			t.Fatal(err)
 		}
-		if x.Status == want {
+		if cond(&x) {
 			return
 		}
 		if x.Status.Terminal() || time.Now().After(deadline) {
-			t.Fatalf("execution %s is %s, waited for %s", id, x.Status, want)
+			t.Fatalf("execution %s is %s, waited for %s", id, x.Status, what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

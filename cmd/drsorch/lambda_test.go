@@ -345,10 +345,10 @@ func BenchmarkColdStart(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// TestColdStartLimits guards the cold start against regressions: the peak RSS
-// stays under the 20 MiB target, and the time under a generous 100 ms (timing
-// under a loaded test run is noisy; docs/performance.md has the measured
-// figures and the command that measures them).
+// TestColdStartLimits guards the cold start's memory against regressions: the
+// peak RSS stays under the 20 MiB target. Time is not asserted here (a loaded
+// test run makes it noisy); BenchmarkColdStart measures it and
+// docs/performance.md has the figures.
 func TestColdStartLimits(t *testing.T) {
 	if testing.Short() || runtime.GOOS != "linux" {
 		t.Skip("builds and runs the binary; reads /proc")
@@ -358,8 +358,5 @@ func TestColdStartLimits(t *testing.T) {
 	t.Logf("cold start: median %.1f ms (min %.1f, max %.1f), peak RSS %.1f MiB", med, ms(times[0]), ms(times[len(times)-1]), mib)
 	if mib >= 20 {
 		t.Errorf("peak RSS %.1f MiB, want under 20 MiB", mib)
-	}
-	if med > 100 {
-		t.Errorf("cold start %.1f ms, want well under 100 ms", med)
 	}
 }
