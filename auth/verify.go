@@ -72,16 +72,75 @@ func unauthorized(format string, args ...any) error {
 // Authenticate reads the `Authorization: Bearer <token>` header and returns the
 // caller the token names. Failures are UNAUTHORIZED errors saying what is wrong.
 func (v *Verifier) Authenticate(r *http.Request) (drsorch.Caller, error) {
+	tok, err := BearerToken(r)
+	if err != nil {
+		return drsorch.Caller{}, err
+	}
+	return v.Verify(tok)
+}
+
+// BearerToken returns the token of the request's `Authorization: Bearer
+// <token>` header, or an UNAUTHORIZED error saying what is missing.
+func BearerToken(r *http.Request) (string, error) {
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
 	if h == "" {
-		return drsorch.Caller{}, unauthorized("Missing Authorization header: send 'Authorization: Bearer <token>' (the admin token is in the data directory's %s file)", AdminTokenFile)
+		return "", unauthorized("Missing Authorization header: send 'Authorization: Bearer <token>' (the admin token is in the data directory's %s file)", AdminTokenFile)
 	}
 	scheme, tok, ok := strings.Cut(h, " ")
 	tok = strings.TrimSpace(tok)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return drsorch.Caller{}, unauthorized("Authorization header must be 'Bearer <token>'")
+		return "", unauthorized("Authorization header must be 'Bearer <token>'")
 	}
-	return v.Verify(tok)
+	return tok, nil
+}
+
+// Bearer is the Authenticator of `drsorch serve`: it accepts the local
+// tokens of `drsorch token` (Local) and, when configured, the tokens of an
+// OIDC issuer such as a Cognito user pool (OIDC). A token goes to the
+// verifier of the issuer its `iss` names; that verifier checks everything,
+// the issuer included.
+type Bearer struct {
+	Local *Verifier     // nil: no local tokens
+	OIDC  *OIDCVerifier // nil: no OIDC issuer
+}
+
+// Authenticate verifies the request's bearer token.
+func (b Bearer) Authenticate(r *http.Request) (drsorch.Caller, error) {
+	tok, err := BearerToken(r)
+	if err != nil {
+		return drsorch.Caller{}, err
+	}
+	iss := claimedIssuer(tok)
+	switch {
+	case b.OIDC != nil && iss == b.OIDC.Issuer():
+		return b.OIDC.Verify(r.Context(), tok)
+	case b.Local != nil && (iss == LocalIssuer || iss == ""):
+		return b.Local.Verify(tok) // an unreadable token is refused there, saying why
+	case b.OIDC != nil && iss == "":
+		return b.OIDC.Verify(r.Context(), tok)
+	case iss != "":
+		return drsorch.Caller{}, unauthorized("Token issuer %q is not accepted", clip(iss))
+	}
+	return drsorch.Caller{}, unauthorized("No token issuer is configured: every request is refused")
+}
+
+// claimedIssuer returns the `iss` a compact JWT claims, unverified ("" when unreadable).
+func claimedIssuer(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(b, &c) != nil {
+		return ""
+	}
+	return c.Iss
 }
 
 // Verify checks a token and returns its caller.
@@ -99,10 +158,13 @@ func (v *Verifier) Verify(token string) (drsorch.Caller, error) {
 
 func (v *Verifier) verify(token string, now time.Time) (tokenClaims, time.Time, error) {
 	var c tokenClaims
+	if len(token) > MaxTokenBytes {
+		return c, time.Time{}, unauthorized("Token is malformed: longer than %d bytes", MaxTokenBytes)
+	}
 	t, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		if alg := headerAlg(token); alg != "" && alg != string(jose.ES256) {
-			return c, time.Time{}, unauthorized("Token algorithm %q is not accepted (ES256 required)", alg)
+			return c, time.Time{}, unauthorized("Token algorithm %q is not accepted (ES256 required)", clip(alg))
 		}
 		return c, time.Time{}, unauthorized("Token is malformed: not a signed JWT")
 	}
@@ -119,7 +181,7 @@ func (v *Verifier) verify(token string, now time.Time) (tokenClaims, time.Time, 
 	case errors.Is(err, jwt.ErrExpired):
 		return c, time.Time{}, unauthorized("Token expired at %s", c.Expiry.Time().UTC().Format(time.RFC3339))
 	case errors.Is(err, jwt.ErrInvalidIssuer):
-		return c, time.Time{}, unauthorized("Token issuer %q is not accepted", c.Issuer)
+		return c, time.Time{}, unauthorized("Token issuer %q is not accepted", clip(c.Issuer))
 	case errors.Is(err, jwt.ErrInvalidAudience):
 		return c, time.Time{}, unauthorized("Token audience %v is not accepted (want %q)", []string(c.Audience), v.audience)
 	case errors.Is(err, jwt.ErrNotValidYet), errors.Is(err, jwt.ErrIssuedInTheFuture):

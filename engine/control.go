@@ -363,7 +363,8 @@ func (e *Engine) StartWave(ctx context.Context, id string, number int) (*drsorch
 	if x, err = e.startWaves(ctx, x, []int{number}, true); err != nil {
 		return nil, err
 	}
-	return e.submit(ctx, x, nil)
+	x, _, err = e.submit(ctx, x, nil)
+	return x, err
 }
 
 // MarkFailed ends an active execution as FAILED because its workflow failed.

@@ -75,6 +75,9 @@ func (e *Engine) deletable(ctx context.Context, x *drsorch.Execution) string {
 
 // Delete removes ended executions by id (POST /executions/delete, DELETE /executions?ids=).
 func (e *Engine) Delete(ctx context.Context, ids []string) (*DeleteResult, error) {
+	if err := e.authorize(ctx, drsorch.PermDeleteExecutions, ""); err != nil {
+		return nil, err
+	}
 	var clean []string
 	for _, id := range ids {
 		if id = strings.TrimSpace(id); id != "" {
@@ -84,9 +87,6 @@ func (e *Engine) Delete(ctx context.Context, ids []string) (*DeleteResult, error
 	if len(clean) == 0 {
 		return nil, drsorch.Errorf(drsorch.CodeMissingParameter, "No execution IDs provided for deletion").
 			WithDetails(map[string]any{"parameter": "executionIds"})
-	}
-	if err := e.authorize(ctx, drsorch.PermDeleteExecutions, ""); err != nil {
-		return nil, err
 	}
 	res := &DeleteResult{TotalRequested: len(clean)}
 	for _, id := range clean {

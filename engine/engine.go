@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -65,6 +66,8 @@ type Engine struct {
 
 	sweepMu   sync.Mutex
 	lastSweep time.Time
+
+	writers writers
 }
 
 // New returns an Engine with defaults filled in.
@@ -162,31 +165,102 @@ func (e *Engine) update(ctx context.Context, id string, fn func(x *drsorch.Execu
 // (it is changed in place); a stale copy costs one conflict and a re-read.
 func (e *Engine) updateFrom(ctx context.Context, id string, seed *drsorch.Execution, fn func(x *drsorch.Execution) error) (*drsorch.Execution, error) {
 	for attempt := 0; ; attempt++ {
-		x := seed
+		x, err := e.tryUpdate(ctx, id, seed, fn)
 		seed = nil
-		if x == nil {
-			var err error
-			if x, err = e.store.GetExecution(ctx, id); err != nil {
-				return nil, err
-			}
-		}
-		if err := fn(x); err != nil {
-			if errors.Is(err, errNoChange) {
-				return x, nil
-			}
-			return nil, err
-		}
-		x.UpdatedAt = e.now().Unix()
-		err := e.store.UpdateExecution(ctx, x)
-		if err == nil {
-			return x, nil
-		}
 		if !drsorch.IsCode(err, drsorch.CodeVersionConflict) || attempt >= maxWriteAttempts {
-			return nil, err
+			return x, err
 		}
+		conflictBackoff(ctx, attempt)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// tryUpdate is one read-decide-write of updateFrom, while no other writer of
+// this engine writes the execution.
+func (e *Engine) tryUpdate(ctx context.Context, id string, x *drsorch.Execution, fn func(x *drsorch.Execution) error) (*drsorch.Execution, error) {
+	release, err := e.writers.acquire(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if x == nil {
+		if x, err = e.store.GetExecution(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	if err := fn(x); err != nil {
+		if errors.Is(err, errNoChange) {
+			return x, nil
+		}
+		return nil, err
+	}
+	x.UpdatedAt = e.now().Unix()
+	if err := e.store.UpdateExecution(ctx, x); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// writers lets one writer of each execution at a time through: writers of one
+// process would only collide otherwise, each collision costing a re-read and
+// a retry. The version check still settles races with other processes (other
+// Lambda invocations), and with a seed read before the writer's turn.
+type writers struct {
+	mu    sync.Mutex
+	turns map[string]*turn
+}
+
+// turn is the token of one execution and how many writers want it.
+type turn struct {
+	token chan struct{}
+	refs  int
+}
+
+// acquire waits for the execution's turn, or for ctx to end; release gives it back.
+func (w *writers) acquire(ctx context.Context, id string) (release func(), err error) {
+	w.mu.Lock()
+	if w.turns == nil {
+		w.turns = map[string]*turn{}
+	}
+	t := w.turns[id]
+	if t == nil {
+		t = &turn{token: make(chan struct{}, 1)}
+		w.turns[id] = t
+	}
+	t.refs++
+	w.mu.Unlock()
+	leave := func() {
+		w.mu.Lock()
+		if t.refs--; t.refs == 0 {
+			delete(w.turns, id)
+		}
+		w.mu.Unlock()
+	}
+	select {
+	case t.token <- struct{}{}:
+		return func() { <-t.token; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
+}
+
+// conflictBackoff waits a little, at random, before a writer that lost a race
+// tries again, so that many writers of one record (dozens of API calls and
+// pollers at once) stop colliding instead of re-reading in lockstep until
+// their attempts run out: no wait after the first loss, then up to 1, 2, 4 …
+// 64 ms. It is real time, not the engine's clock: it spaces out real requests.
+func conflictBackoff(ctx context.Context, attempt int) {
+	if attempt == 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(time.Millisecond << min(attempt-1, 6)))))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

@@ -64,7 +64,7 @@ type harness struct {
 	ctx   context.Context
 	clock *drsorchtest.Clock
 	sim   *drssim.Sim
-	store *sqlite.Store
+	store drsorch.Store
 	wf    *workflow
 	eng   *engine.Engine
 }

@@ -238,7 +238,7 @@ func (e *Engine) progressFrom(ctx context.Context, id string, seed *drsorch.Exec
 				return x, err
 			}
 		}
-		if x, err = e.submit(ctx, x, book); err != nil {
+		if x, book, err = e.submit(ctx, x, book); err != nil {
 			return x, err
 		}
 		if len(st.start) == 0 {

@@ -37,6 +37,16 @@ var allowedTypes = []string{string(drsorch.Drill), string(drsorch.Recovery)}
 // conflicts and DRS limits, records the execution as PENDING (one active
 // execution per plan, by a conditional write) and hands it to the workflow.
 func (e *Engine) StartExecution(ctx context.Context, req StartRequest) (*StartResult, error) {
+	// A caller who may not start this type (or, when the type is not given
+	// yet, any type) is refused before the body is validated.
+	if t, ok := drsorch.ParseExecutionType(req.ExecutionType); ok {
+		if err := e.authorize(ctx, startPermission(t), t); err != nil {
+			return nil, err
+		}
+	} else if err := e.authorize(ctx, drsorch.PermStartDrill, drsorch.Drill); err != nil &&
+		e.authorize(ctx, drsorch.PermStartRecovery, drsorch.Recovery) != nil {
+		return nil, err
+	}
 	switch {
 	case strings.TrimSpace(req.PlanID) == "":
 		return nil, drsorch.Errorf(drsorch.CodeMissingParameter, "planId is required - specify which Recovery Plan to execute").
@@ -52,13 +62,6 @@ func (e *Engine) StartExecution(ctx context.Context, req StartRequest) (*StartRe
 	if !ok {
 		return nil, drsorch.Errorf(drsorch.CodeInvalidParameter, "executionType must be DRILL or RECOVERY, got: %s", req.ExecutionType).
 			WithDetails(map[string]any{"parameter": "executionType", "providedValue": req.ExecutionType, "allowedValues": allowedTypes})
-	}
-	perm := drsorch.PermStartDrill
-	if typ == drsorch.Recovery {
-		perm = drsorch.PermStartRecovery
-	}
-	if err := e.authorize(ctx, perm, typ); err != nil {
-		return nil, err
 	}
 	if req.DrillTTLSeconds < 0 || (req.DrillTTLSeconds > 0 && typ != drsorch.Drill) {
 		return nil, drsorch.Errorf(drsorch.CodeInvalidParameter, "drillTtlSeconds must be a positive number of seconds and only applies to a DRILL").
@@ -127,6 +130,14 @@ func (e *Engine) StartExecution(ctx context.Context, req StartRequest) (*StartRe
 		Message: "Execution started - check status with GET /executions/{id}", StatusURL: "/executions/" + x.ExecutionID}, nil
 }
 
+// startPermission is the permission a start of the type needs.
+func startPermission(t drsorch.ExecutionType) drsorch.Permission {
+	if t == drsorch.Recovery {
+		return drsorch.PermStartRecovery
+	}
+	return drsorch.PermStartDrill
+}
+
 func checkRecoveryPoint(rp *drsorch.RecoveryPoint) error {
 	if rp == nil {
 		return nil
@@ -138,7 +149,7 @@ func checkRecoveryPoint(rp *drsorch.RecoveryPoint) error {
 		}
 	}
 	for sid, snap := range rp.Snapshots {
-		if !drsorch.ValidSourceServerID(sid) || !strings.HasPrefix(snap, "pit-") {
+		if !drsorch.ValidSourceServerID(sid) || !drsorch.ValidSnapshotID(snap) {
 			return drsorch.Errorf(drsorch.CodeInvalidParameter, "recoveryPoint.snapshots maps source server ids (s-…) to snapshot ids (pit-…); got %q: %q", sid, snap).
 				WithDetails(map[string]any{"parameter": "recoveryPoint.snapshots"})
 		}

@@ -203,15 +203,21 @@ type intent struct {
 // submit starts DRS jobs for the queued servers of the execution's running
 // waves, at most 100 servers a job, as far as the quotas allow. The intent is
 // recorded before each call, so a crash between the call and the save is
-// reconciled by the job's tags instead of launching twice.
-func (e *Engine) submit(ctx context.Context, x *drsorch.Execution, book *quotaBook) (*drsorch.Execution, error) {
+// reconciled by the job's tags instead of launching twice. Without a book it
+// builds one from the store when there is something to submit; it returns the
+// book it used, so a caller that submits again in the same step keeps what
+// this submission learnt (a saturated account).
+func (e *Engine) submit(ctx context.Context, x *drsorch.Execution, book *quotaBook) (*drsorch.Execution, *quotaBook, error) {
 	if s := x.Status.Canonical(); s != drsorch.ExecutionRunning && s != drsorch.ExecutionPausePending {
-		return x, nil
+		return x, book, nil
+	}
+	if !slices.ContainsFunc(x.Waves, func(w drsorch.ExecutionWave) bool { return waveInFlight(&w) && len(queuedServers(&w)) > 0 }) {
+		return x, book, nil
 	}
 	if book == nil {
 		var err error
 		if book, err = e.bookFromStore(ctx); err != nil {
-			return x, err
+			return x, nil, err
 		}
 	}
 	now := e.now()
@@ -246,7 +252,7 @@ func (e *Engine) submit(ctx context.Context, x *drsorch.Execution, book *quotaBo
 		}
 	}
 	if len(planned) == 0 {
-		return x, nil
+		return x, book, nil
 	}
 	var kept []*intent
 	x, err := e.update(ctx, x.ExecutionID, func(x *drsorch.Execution) error {
@@ -283,7 +289,7 @@ func (e *Engine) submit(ctx context.Context, x *drsorch.Execution, book *quotaBo
 		}
 	}
 	if err != nil || len(kept) == 0 {
-		return x, err
+		return x, book, err
 	}
 	for _, in := range kept {
 		in.result, in.err = e.startRecovery(ctx, x, in)
@@ -298,14 +304,26 @@ func (e *Engine) submit(ctx context.Context, x *drsorch.Execution, book *quotaBo
 	for _, in := range kept {
 		switch {
 		case in.err == nil:
-		case drsorch.IsCode(in.err, drsorch.CodeDRSQuota):
+		case drsorch.IsCode(in.err, drsorch.CodeDRSQuota, drsorch.CodeDRSThrottled):
+			// Full, or still throttled after the retries: no more
+			// StartRecovery in this account and region until the next poll.
 			book.saturate(in.target.Key())
-		case drsorch.IsCode(in.err, drsorch.CodeDRSThrottled, drsorch.CodeDRSConflict, drsorch.CodeDRSValidation,
+		case drsorch.IsCode(in.err, drsorch.CodeDRSConflict, drsorch.CodeDRSValidation,
 			drsorch.CodeDRSNotFound, drsorch.CodeDRSAccess, drsorch.CodeInvalidParameter):
 			book.give(in.target.Key(), len(in.job.ServerIDs))
 		}
 	}
-	return x, err
+	return x, book, err
+}
+
+// hasJob reports whether a wave of the execution already follows a DRS job.
+func hasJob(x *drsorch.Execution, jobID string) bool {
+	for i := range x.Waves {
+		if slices.ContainsFunc(x.Waves[i].Jobs, func(j drsorch.WaveJob) bool { return j.JobID == jobID }) {
+			return true
+		}
+	}
+	return false
 }
 
 func allIn(ids []string, set map[string]bool) bool {
@@ -339,12 +357,20 @@ func (e *Engine) recordSubmission(x *drsorch.Execution, in *intent, now time.Tim
 		return
 	}
 	job := w.JobByIntent(in.job.IntentID)
-	if job == nil || job.JobID != "" {
-		return
-	}
 	n := w.WaveNumber
 	event := func(typ, detail string) {
 		x.AddEvent(drsorch.TimelineEvent{At: now, Type: typ, Actor: drsorch.SystemCaller.Name(), Wave: &n, Detail: detail})
+	}
+	if job == nil && in.err == nil && in.result.JobID != "" && !hasJob(x, in.result.JobID) {
+		// The call took longer than SubmitGrace and a poll gave the intent up
+		// before DRS had the job: the job exists all the same. Record it, so
+		// its servers are followed instead of queued (and launched) again.
+		w.Jobs = append(w.Jobs, in.job)
+		job = &w.Jobs[len(w.Jobs)-1]
+		event("job_late", fmt.Sprintf("StartRecovery answered with DRS job %s after intent %s was given up; the job is followed", in.result.JobID, in.job.IntentID))
+	}
+	if job == nil || job.JobID != "" {
+		return
 	}
 	drop := func() {
 		idx := slices.IndexFunc(w.Jobs, func(j drsorch.WaveJob) bool { return j.IntentID == in.job.IntentID })
@@ -358,12 +384,12 @@ func (e *Engine) recordSubmission(x *drsorch.Execution, in *intent, now time.Tim
 			job.Status = drsorch.JobPending
 		}
 		for _, id := range job.ServerIDs {
-			if s := w.Server(id); s != nil {
+			if s := w.Server(id); s != nil && (s.JobID == "" || s.JobID == in.result.JobID) {
 				s.JobID = in.result.JobID
 			}
 		}
 		for _, p := range in.result.ParticipatingServers {
-			if s := w.Server(p.SourceServerID); s != nil {
+			if s := w.Server(p.SourceServerID); s != nil && s.JobID == in.result.JobID {
 				applyParticipant(s, p, now)
 			}
 		}

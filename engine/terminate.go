@@ -117,6 +117,9 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 	if x, err = e.reconcileTerminations(ctx, x); err != nil {
 		return nil, err
 	}
+	if x, err = e.settleEnded(ctx, x); err != nil {
+		return nil, err
+	}
 	if pendingTerminations(x, e.now(), e.cfg.SubmitGrace) {
 		return nil, drsorch.Errorf(drsorch.CodeInvalidState, "A termination of this execution's instances is being submitted; try again in a few minutes").
 			WithDetails(map[string]any{"executionId": id})
@@ -159,12 +162,20 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 		res.Message = "No recovery instances to terminate"
 		res.Reason = "This execution has no recovery instances to terminate. Instances may not have been launched yet, may have already been terminated, or the execution was cancelled before launch."
 		res.NoInstancesFound = true
+		if len(refs) > 0 && !hasInFlightJobs(x) {
+			// DRS has none of them any more, and no job of the execution may
+			// launch more: they are terminated, whoever did it.
+			if err := e.markTerminated(ctx, id, "no recovery instance of the execution is left in DRS"); err != nil {
+				return nil, err
+			}
+		}
 		return res, nil
 	}
 	now := e.now()
 	type call struct {
 		t      drsorch.Target
 		region string
+		batch  []string // the live instances of the call, before those already being terminated are left out
 		job    drsorch.TerminateJob
 		result drsorch.Job
 		err    error
@@ -173,29 +184,61 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 	for _, region := range sortedKeys(live) {
 		t := x.Target(region, e.cfg.AccountID)
 		for _, batch := range chunks(live[region], drsorch.MaxTerminateIDs) {
-			calls = append(calls, &call{t: t, region: region, job: drsorch.TerminateJob{Region: region, AccountID: t.AccountID,
-				Type: string(drsorch.JobTerminate), Status: drsorch.JobSubmitting, IntentID: e.cfg.NewID(),
-				RecoveryInstanceIDs: batch, SubmittedAt: now.Unix()}})
+			calls = append(calls, &call{t: t, region: region, batch: batch, job: drsorch.TerminateJob{Region: region, AccountID: t.AccountID,
+				Type: string(drsorch.JobTerminate), Status: drsorch.JobSubmitting, IntentID: e.cfg.NewID(), SubmittedAt: now.Unix()}})
 		}
 	}
 	// Record the intent first: a crash after the call leaves evidence to reconcile.
+	// Instances that a TERMINATE job or intent of the execution already covers
+	// are left out, on the fresh copy, so two racing terminates never both call DRS for one instance.
+	busy := 0
 	if _, err := e.update(ctx, id, func(x *drsorch.Execution) error {
+		covered := terminating(x)
+		busy = 0
 		for _, c := range calls {
-			x.TerminateJobs = append(x.TerminateJobs, c.job)
+			c.job.RecoveryInstanceIDs = nil
+			for _, iid := range c.batch {
+				if covered[iid] {
+					busy++
+				} else {
+					c.job.RecoveryInstanceIDs = append(c.job.RecoveryInstanceIDs, iid)
+				}
+			}
+			if len(c.job.RecoveryInstanceIDs) > 0 {
+				x.TerminateJobs = append(x.TerminateJobs, c.job)
+			}
+		}
+		if busy == res.TotalFound {
+			return errNoChange
 		}
 		x.TerminationInitiatedAt = now.Unix()
 		x.AddEvent(drsorch.TimelineEvent{At: now, Type: "terminate_requested", Actor: actor(ctx),
-			Detail: fmt.Sprintf("%d recovery instance(s)", res.TotalFound)})
+			Detail: fmt.Sprintf("%d recovery instance(s)", res.TotalFound-busy)})
 		return nil
 	}); err != nil {
 		return nil, err
 	}
+	if busy == res.TotalFound {
+		res.Message = "Recovery instances already terminated or being processed"
+		res.AlreadyTerminated = true
+		return res, nil
+	}
+	calls = slices.DeleteFunc(calls, func(c *call) bool { return len(c.job.RecoveryInstanceIDs) == 0 })
 	for _, c := range calls {
 		c.result, c.err = e.drs.TerminateRecoveryInstances(ctx, c.t, c.job.RecoveryInstanceIDs)
 	}
 	if _, err := e.update(ctx, id, func(x *drsorch.Execution) error {
 		for _, c := range calls {
 			i := slices.IndexFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool { return j.IntentID == c.job.IntentID })
+			if i < 0 && c.err == nil && c.result.JobID != "" &&
+				!slices.ContainsFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool { return j.JobID == c.result.JobID }) {
+				// The call outlasted SubmitGrace and the intent was given up
+				// before DRS had the job: record the job all the same.
+				x.TerminateJobs = append(x.TerminateJobs, c.job)
+				i = len(x.TerminateJobs) - 1
+				x.AddEvent(drsorch.TimelineEvent{At: e.now(), Type: "terminate_late", Actor: drsorch.SystemCaller.Name(),
+					Detail: fmt.Sprintf("TerminateRecoveryInstances answered with job %s after intent %s was given up", c.result.JobID, c.job.IntentID)})
+			}
 			if i < 0 {
 				continue
 			}
@@ -242,6 +285,34 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 	}
 	res.Message = fmt.Sprintf("Initiated termination of %d recovery instances via DRS", res.TotalTerminated)
 	return res, nil
+}
+
+// terminating returns the recovery instances a TERMINATE job or intent of the
+// execution covers that may still be in flight.
+func terminating(x *drsorch.Execution) map[string]bool {
+	out := map[string]bool{}
+	for _, tj := range x.TerminateJobs {
+		if tj.Status == drsorch.JobSubmitting || tj.Status == "" || tj.Status.Active() {
+			for _, id := range tj.RecoveryInstanceIDs {
+				out[id] = true
+			}
+		}
+	}
+	return out
+}
+
+// markTerminated records that every recovery instance of the execution is terminated.
+func (e *Engine) markTerminated(ctx context.Context, id, detail string) error {
+	now := e.now()
+	_, err := e.update(ctx, id, func(x *drsorch.Execution) error {
+		if x.InstancesTerminated {
+			return errNoChange
+		}
+		x.InstancesTerminated, x.InstancesTerminatedAt = true, now.Unix()
+		x.AddEvent(drsorch.TimelineEvent{At: now, Type: "instances_terminated", Actor: actor(ctx), Detail: detail})
+		return nil
+	})
+	return err
 }
 
 func firstStatus(s, def drsorch.JobStatus) drsorch.JobStatus {
@@ -357,7 +428,8 @@ func (e *Engine) TerminationStatus(ctx context.Context, id string, jobIDs []stri
 			}
 		}
 		ownDone := len(jobIDs) == 0 && st.AllCompleted &&
-			!slices.ContainsFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool { return j.JobID == "" })
+			!slices.ContainsFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool { return j.JobID == "" }) &&
+			allCovered(x) && !hasInFlightJobs(x)
 		if ownDone && !x.InstancesTerminated {
 			x.InstancesTerminated, x.InstancesTerminatedAt = true, now.Unix()
 			x.AddEvent(drsorch.TimelineEvent{At: now, Type: "instances_terminated", Actor: actor(ctx)})
@@ -369,6 +441,26 @@ func (e *Engine) TerminationStatus(ctx context.Context, id string, jobIDs []stri
 		return nil
 	})
 	return st, err
+}
+
+// allCovered reports whether every recovery instance of the execution is in a
+// TERMINATE job DRS accepted. Instances whose call was lost (the intent was
+// dropped) are not: they wait for another terminate.
+func allCovered(x *drsorch.Execution) bool {
+	covered := map[string]bool{}
+	for _, tj := range x.TerminateJobs {
+		if tj.JobID != "" {
+			for _, id := range tj.RecoveryInstanceIDs {
+				covered[id] = true
+			}
+		}
+	}
+	for _, r := range recoveryInstanceIDs(x) {
+		if !covered[r.id] {
+			return false
+		}
+	}
+	return true
 }
 
 func executionRegion(x *drsorch.Execution, def string) string {
@@ -408,6 +500,25 @@ func (e *Engine) sweepExpiredDrills(ctx context.Context) {
 	}
 }
 
+// settleEnded brings up to date the jobs an ended execution still has in
+// flight: those of a wave that timed out, or a job whose StartRecovery answer
+// came after its wave ended. The poll covers active executions only, so
+// terminate asks DRS itself before it decides whether the instances may go.
+func (e *Engine) settleEnded(ctx context.Context, x *drsorch.Execution) (*drsorch.Execution, error) {
+	if !x.Status.Terminal() || !hasInFlightJobs(x) {
+		return x, nil
+	}
+	o := e.observeAll(ctx, []*drsorch.Execution{x}, false)
+	now := e.now()
+	return e.update(ctx, x.ExecutionID, func(x *drsorch.Execution) error {
+		normalize(x)
+		if !e.observe(x, o, now) {
+			return errNoChange
+		}
+		return nil
+	})
+}
+
 // pendingTerminations reports a TERMINATE call whose outcome is not known yet and may still be in flight.
 func pendingTerminations(x *drsorch.Execution, now time.Time, grace time.Duration) bool {
 	return slices.ContainsFunc(x.TerminateJobs, func(j drsorch.TerminateJob) bool {
@@ -431,6 +542,12 @@ func (e *Engine) reconcileTerminations(ctx context.Context, x *drsorch.Execution
 	}
 	found := map[string]drsorch.Job{} // intent → job
 	decided := map[string]bool{}
+	known := map[string]bool{} // TERMINATE jobs already adopted by an entry
+	for _, tj := range x.TerminateJobs {
+		if tj.JobID != "" {
+			known[tj.JobID] = true
+		}
+	}
 	for _, tj := range x.TerminateJobs {
 		if tj.JobID != "" || now.Sub(time.Unix(tj.SubmittedAt, 0)) < e.cfg.SubmitGrace {
 			continue
@@ -441,14 +558,25 @@ func (e *Engine) reconcileTerminations(ctx context.Context, x *drsorch.Execution
 			e.log.Warn("reconciling a termination failed; will retry", "executionId", x.ExecutionID, "error", err)
 			continue
 		}
-		want := map[string]bool{}
+		instances, servers := map[string]bool{}, map[string]bool{}
 		for _, id := range tj.RecoveryInstanceIDs {
-			want[sources[id]] = true
+			instances[id], servers[sources[id]] = true, true
+		}
+		// A TERMINATE job names the instances it terminates; match on them, so
+		// an older job for the same source servers (an earlier drill's
+		// instances) is never taken for this one. Only when DRS does not name
+		// them does the source server decide.
+		covers := func(p drsorch.ParticipatingServer) bool {
+			if p.RecoveryInstanceID != "" {
+				return instances[p.RecoveryInstanceID]
+			}
+			return servers[p.SourceServerID]
 		}
 		decided[tj.IntentID] = true
 		for _, j := range jobs {
-			if j.Type == drsorch.JobTerminate && slices.ContainsFunc(j.ParticipatingServers, func(p drsorch.ParticipatingServer) bool { return want[p.SourceServerID] }) {
+			if j.Type == drsorch.JobTerminate && !known[j.JobID] && slices.ContainsFunc(j.ParticipatingServers, covers) {
 				found[tj.IntentID] = j
+				known[j.JobID] = true
 				break
 			}
 		}

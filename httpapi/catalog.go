@@ -75,7 +75,11 @@ func (a *api) listGroups(r *http.Request) (int, any, error) {
 }
 
 func (a *api) getGroup(r *http.Request) (int, any, error) {
-	g, err := a.e.GetGroup(r.Context(), r.PathValue("id"))
+	id, err := recordID(r, "groupId")
+	if err != nil {
+		return 0, nil, err
+	}
+	g, err := a.e.GetGroup(r.Context(), id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -94,7 +98,10 @@ func (a *api) createGroup(r *http.Request) (int, any, error) {
 }
 
 func (a *api) updateGroup(r *http.Request) (int, any, error) {
-	id := r.PathValue("id")
+	id, err := recordID(r, "groupId")
+	if err != nil {
+		return 0, nil, err
+	}
 	g, err := a.readGroup(r)
 	if err != nil {
 		return 0, nil, err
@@ -113,7 +120,10 @@ func (a *api) updateGroup(r *http.Request) (int, any, error) {
 }
 
 func (a *api) deleteGroup(r *http.Request) (int, any, error) {
-	id := r.PathValue("id")
+	id, err := recordID(r, "groupId")
+	if err != nil {
+		return 0, nil, err
+	}
 	if err := a.e.DeleteGroup(r.Context(), id); err != nil {
 		return 0, nil, err
 	}
@@ -129,7 +139,11 @@ func (a *api) listPlans(r *http.Request) (int, any, error) {
 }
 
 func (a *api) getPlan(r *http.Request) (int, any, error) {
-	p, err := a.e.GetPlan(r.Context(), r.PathValue("id"))
+	id, err := recordID(r, "planId")
+	if err != nil {
+		return 0, nil, err
+	}
+	p, err := a.e.GetPlan(r.Context(), id)
 	return http.StatusOK, p, err
 }
 
@@ -146,7 +160,10 @@ func (a *api) createPlan(r *http.Request) (int, any, error) {
 }
 
 func (a *api) updatePlan(r *http.Request) (int, any, error) {
-	id := r.PathValue("id")
+	id, err := recordID(r, "planId")
+	if err != nil {
+		return 0, nil, err
+	}
 	var p drsorch.RecoveryPlan
 	if err := a.decodeBody(r, &p, true); err != nil {
 		return 0, nil, err
@@ -163,7 +180,10 @@ func (a *api) updatePlan(r *http.Request) (int, any, error) {
 }
 
 func (a *api) deletePlan(r *http.Request) (int, any, error) {
-	id := r.PathValue("id")
+	id, err := recordID(r, "planId")
+	if err != nil {
+		return 0, nil, err
+	}
 	if err := a.e.DeletePlan(r.Context(), id); err != nil {
 		return 0, nil, err
 	}

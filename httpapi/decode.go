@@ -142,3 +142,47 @@ func rawQueryValue(rawQuery, key string) (string, bool) {
 	}
 	return "", false
 }
+
+// maxIDsPerRequest bounds the ids of one delete.
+const maxIDsPerRequest = 1000
+
+// recordID returns the {id} of the path when it is a record id: a UUID, or
+// letters, digits, '.', '_' and '-' (at most 128). param names it in errors.
+func recordID(r *http.Request, param string) (string, error) {
+	id := r.PathValue("id")
+	if !drsorch.ValidRecordID(id) {
+		return "", invalidParam(param, "%s must be an id of letters, digits, '.', '_' or '-' (at most 128 characters)", param)
+	}
+	return id, nil
+}
+
+// executionRef is recordID for an execution that may also be named by its
+// Step Functions execution ARN (arn:…:<id>), as GET /executions/{id} allows.
+func executionRef(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if rest, ok := strings.CutPrefix(id, "arn:"); ok && len(id) <= 2048 && drsorch.ValidRecordID(rest[strings.LastIndex(rest, ":")+1:]) {
+		return id, nil
+	}
+	return recordID(r, "executionId")
+}
+
+// executionIDs checks the ids of a delete: record ids, at most maxIDsPerRequest.
+func executionIDs(param string, ids []string) error {
+	if len(ids) > maxIDsPerRequest {
+		return invalidParam(param, "%s holds %d ids; at most %d at a time", param, len(ids), maxIDsPerRequest)
+	}
+	for i, id := range ids {
+		if id = strings.TrimSpace(id); id != "" && !drsorch.ValidRecordID(id) {
+			return invalidParam(param, "%s[%d] is not an execution id", param, i)
+		}
+	}
+	return nil
+}
+
+// clip shortens a value quoted in a message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}

@@ -36,6 +36,9 @@ func (a *api) startExecution(r *http.Request) (int, any, error) {
 	if err := a.decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
+	if b.PlanID != "" && strings.TrimSpace(b.PlanID) != "" && !drsorch.ValidRecordID(b.PlanID) {
+		return 0, nil, invalidParam("planId", "planId must be an id of letters, digits, '.', '_' or '-' (at most 128 characters)")
+	}
 	res, err := a.e.StartExecution(r.Context(), b.request())
 	if err != nil {
 		return 0, nil, err
@@ -49,7 +52,11 @@ func (a *api) executePlan(r *http.Request) (int, any, error) {
 	if err := a.decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	b.PlanID = r.PathValue("id")
+	id, err := recordID(r, "planId")
+	if err != nil {
+		return 0, nil, err
+	}
+	b.PlanID = id
 	res, err := a.e.StartExecution(r.Context(), b.request())
 	if err != nil {
 		return 0, nil, err
@@ -68,14 +75,25 @@ func (a *api) listExecutions(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	lq := engine.ListQuery{Limit: limit, NextToken: q.Get("nextToken"), AccountID: q.Get("accountId"), PlanID: q.Get("planId")}
-	if q.Has("nextToken") && strings.TrimSpace(lq.NextToken) == "" {
-		return 0, nil, invalidParam("nextToken", "nextToken must not be empty")
+	lq := engine.ListQuery{Limit: limit, AccountID: q.Get("accountId"), PlanID: q.Get("planId")}
+	if q.Has("nextToken") {
+		if strings.TrimSpace(q.Get("nextToken")) == "" {
+			return 0, nil, invalidParam("nextToken", "nextToken must not be empty")
+		}
+		if lq.NextToken, err = a.pages.Open(q.Get("nextToken")); err != nil {
+			return 0, nil, err
+		}
+	}
+	if lq.AccountID != "" && !drsorch.ValidAccountID(lq.AccountID) {
+		return 0, nil, invalidParam("accountId", "accountId must be a 12-digit account id")
+	}
+	if lq.PlanID != "" && !drsorch.ValidRecordID(lq.PlanID) {
+		return 0, nil, invalidParam("planId", "planId must be an id of letters, digits, '.', '_' or '-' (at most 128 characters)")
 	}
 	for _, s := range splitList(q.Get("status")) {
 		st := drsorch.ExecutionStatus(strings.ToUpper(s))
 		if !slices.Contains(listableStatuses, st) {
-			return 0, nil, invalidParam("status", "Unknown status %q: must be one of %v", s, drsorch.ExecutionStatuses)
+			return 0, nil, invalidParam("status", "Unknown status %q: must be one of %v", clip(s), drsorch.ExecutionStatuses)
 		}
 		lq.Statuses = append(lq.Statuses, st)
 	}
@@ -86,90 +104,157 @@ func (a *api) listExecutions(r *http.Request) (int, any, error) {
 		}
 		return 0, nil, err
 	}
+	if res.NextToken != nil {
+		sealed := a.pages.Seal(*res.NextToken)
+		res.NextToken = &sealed
+	}
 	return http.StatusOK, res, nil
 }
 
 func (a *api) getExecution(r *http.Request) (int, any, error) {
-	res, err := a.e.Get(r.Context(), r.PathValue("id"))
+	id, err := executionRef(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.e.Get(r.Context(), id)
 	return http.StatusOK, res, err
 }
 
 func (a *api) realtime(r *http.Request) (int, any, error) {
-	res, err := a.e.Realtime(r.Context(), r.PathValue("id"))
+	id, err := executionRef(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.e.Realtime(r.Context(), id)
 	return http.StatusOK, res, err
 }
 
 func (a *api) jobLogs(r *http.Request) (int, any, error) {
-	res, err := a.e.JobLogs(r.Context(), r.PathValue("id"), strings.TrimSpace(r.URL.Query().Get("jobId")))
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
+	job := strings.TrimSpace(r.URL.Query().Get("jobId"))
+	if job != "" && !drsorch.ValidJobID(job) {
+		return 0, nil, invalidParam("jobId", "jobId must be a DRS job id (drsjob- and 17 characters)")
+	}
+	res, err := a.e.JobLogs(r.Context(), id, job)
 	return http.StatusOK, res, err
 }
 
 func (a *api) recoveryInstances(r *http.Request) (int, any, error) {
-	res, err := a.e.RecoveryInstances(r.Context(), r.PathValue("id"))
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.e.RecoveryInstances(r.Context(), id)
 	return http.StatusOK, res, err
 }
 
 func (a *api) terminationStatus(r *http.Request) (int, any, error) {
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
 	q := r.URL.Query()
 	var jobIDs []string
 	if q.Has("jobIds") {
 		if jobIDs = splitList(q.Get("jobIds")); len(jobIDs) == 0 {
 			return 0, nil, invalidParam("jobIds", "No valid job IDs provided")
 		}
+		if len(jobIDs) > maxIDsPerRequest {
+			return 0, nil, invalidParam("jobIds", "jobIds holds %d ids; at most %d at a time", len(jobIDs), maxIDsPerRequest)
+		}
+		bad := -1
+		for i, j := range jobIDs {
+			if !drsorch.ValidJobID(j) && bad < 0 {
+				bad = i
+			}
+		}
+		switch {
+		case bad >= 0 && !slices.ContainsFunc(jobIDs, drsorch.ValidJobID):
+			return 0, nil, invalidParam("jobIds", "No valid DRS job IDs provided. Expected format: drsjob-xxxxxxxxxxxxxxxxx")
+		case bad >= 0:
+			return 0, nil, invalidParam("jobIds", "jobIds[%d] is not a DRS job id (drsjob- and 17 characters)", bad)
+		}
 	}
 	region := strings.TrimSpace(q.Get("region"))
 	if region != "" && !drsorch.ValidRegion(region) {
-		return 0, nil, invalidParam("region", "%q is not an AWS region", region)
+		return 0, nil, invalidParam("region", "%q is not an AWS region", clip(region))
 	}
-	res, err := a.e.TerminationStatus(r.Context(), r.PathValue("id"), jobIDs, region)
+	res, err := a.e.TerminationStatus(r.Context(), id, jobIDs, region)
 	return http.StatusOK, res, err
 }
 
 func (a *api) report(r *http.Request) (int, any, error) {
-	res, err := a.e.Report(r.Context(), r.PathValue("id"))
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := a.e.Report(r.Context(), id)
 	return http.StatusOK, res, err
 }
 
 func (a *api) cancel(r *http.Request) (int, any, error) {
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
 	var b struct {
 		Reason string `json:"reason"`
 	}
 	if err := a.decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	res, err := a.e.Cancel(r.Context(), r.PathValue("id"), b.Reason)
+	res, err := a.e.Cancel(r.Context(), id, b.Reason)
 	return http.StatusOK, res, err
 }
 
 func (a *api) pause(r *http.Request) (int, any, error) {
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
 	if err := a.decodeBody(r, &struct{}{}, false); err != nil {
 		return 0, nil, err
 	}
-	res, err := a.e.Pause(r.Context(), r.PathValue("id"))
+	res, err := a.e.Pause(r.Context(), id)
 	return http.StatusOK, res, err
 }
 
 func (a *api) resume(r *http.Request) (int, any, error) {
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
 	if err := a.decodeBody(r, &struct{}{}, false); err != nil {
 		return 0, nil, err
 	}
-	res, err := a.e.Resume(r.Context(), r.PathValue("id"))
+	res, err := a.e.Resume(r.Context(), id)
 	return http.StatusOK, res, err
 }
 
 func (a *api) terminate(r *http.Request) (int, any, error) {
+	id, err := recordID(r, "executionId")
+	if err != nil {
+		return 0, nil, err
+	}
 	var b struct {
 		Force bool `json:"force"`
 	}
 	if err := a.decodeBody(r, &b, false); err != nil {
 		return 0, nil, err
 	}
-	res, err := a.e.Terminate(r.Context(), r.PathValue("id"), b.Force)
+	res, err := a.e.Terminate(r.Context(), id, b.Force)
 	return http.StatusOK, res, err
 }
 
 func (a *api) deleteExecutionsByQuery(r *http.Request) (int, any, error) {
-	res, err := a.e.Delete(r.Context(), splitList(r.URL.Query().Get("ids")))
+	ids := splitList(r.URL.Query().Get("ids"))
+	if err := executionIDs("ids", ids); err != nil {
+		return 0, nil, err
+	}
+	res, err := a.e.Delete(r.Context(), ids)
 	return http.StatusOK, res, err
 }
 
@@ -178,6 +263,9 @@ func (a *api) deleteExecutionsByBody(r *http.Request) (int, any, error) {
 		ExecutionIDs []string `json:"executionIds"`
 	}
 	if err := a.decodeBody(r, &b, false); err != nil {
+		return 0, nil, err
+	}
+	if err := executionIDs("executionIds", b.ExecutionIDs); err != nil {
 		return 0, nil, err
 	}
 	res, err := a.e.Delete(r.Context(), b.ExecutionIDs)

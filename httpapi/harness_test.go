@@ -66,7 +66,11 @@ type server struct {
 	server map[string][]string // tier → source server ids
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T) *server { return newServerWith(t, nil) }
+
+// newServerWith is newServer with the engine's and the API's configuration
+// changed by edit (nil: none) before they are built.
+func newServerWith(t *testing.T, edit func(*engine.Config, *httpapi.Options)) *server {
 	t.Helper()
 	clock := drsorchtest.NewClock(time.Time{})
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "drsorch.db"))
@@ -77,16 +81,21 @@ func newServer(t *testing.T) *server {
 	sim := drssim.New(drssim.Options{Clock: clock, Seed: 3, Timings: drssim.Timings{Jitter: -1}})
 	run := runner.New(nil, runner.Options{})
 	notes := &notifier{}
-	eng := engine.New(engine.Config{Store: st, DRS: sim, Workflow: run.Workflow(), Dispatcher: run, Notifier: notes,
-		Clock: clock, Sleep: func(context.Context, time.Duration) {}, CallbackBaseURL: "http://drsorch.test"})
-	run.SetEngine(eng)
 	key, err := auth.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}
-	h := httpapi.New(eng, httpapi.Options{Auth: auth.NewVerifier(key.Public(), clock),
-		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil)), MaxBodyBytes: 64 << 10})
+	cfg := engine.Config{Store: st, DRS: sim, Workflow: run.Workflow(), Dispatcher: run, Notifier: notes,
+		Clock: clock, Sleep: func(context.Context, time.Duration) {}, CallbackBaseURL: "http://drsorch.test"}
+	opts := httpapi.Options{Auth: auth.NewVerifier(key.Public(), clock),
+		Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil)), MaxBodyBytes: 64 << 10, Clock: clock}
+	if edit != nil {
+		edit(&cfg, &opts)
+	}
+	eng := engine.New(cfg)
+	run.SetEngine(eng)
+	h := httpapi.New(eng, opts)
 	s := &server{t: t, clock: clock, sim: sim, store: st, eng: eng, run: run, notes: notes, key: key, logs: logs, h: h,
 		server: map[string][]string{}}
 	s.token = s.mint(auth.GroupAdmin, "admin@example.com")

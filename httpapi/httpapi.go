@@ -42,6 +42,13 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxBodyBytes limits request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// PageKey signs the nextToken of GET /executions (at least 32 bytes;
+	// default: a random key, so tokens work only for this process).
+	PageKey []byte
+	// CallbackLimit limits GET /execution-callback per client IP (default DefaultCallbackLimit).
+	CallbackLimit RateLimit
+	// Clock is the rate limiter's time (default: the wall clock).
+	Clock drsorch.Clock
 }
 
 // The headers of every response (reference §3.1).
@@ -58,10 +65,12 @@ var commonHeaders = [][2]string{
 var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch}
 
 type api struct {
-	e   *engine.Engine
-	o   Options
-	log *slog.Logger
-	mux *http.ServeMux
+	e     *engine.Engine
+	o     Options
+	log   *slog.Logger
+	mux   *http.ServeMux
+	pages *PageTokens
+	limit *limiter
 }
 
 // handler is a JSON route: it returns the status and body to encode, or an error.
@@ -75,39 +84,84 @@ func New(e *engine.Engine, o Options) http.Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	a := &api{e: e, o: o, log: o.Logger, mux: http.NewServeMux()}
+	if o.Clock == nil {
+		o.Clock = drsorch.SystemClock
+	}
+	a := &api{e: e, o: o, log: o.Logger, mux: http.NewServeMux(), pages: NewPageTokens(o.PageKey),
+		limit: newLimiter(o.CallbackLimit, o.Clock)}
 
-	a.mux.HandleFunc("GET /health", a.public(a.health))
-	a.mux.HandleFunc("GET /execution-callback", a.callback)
-
-	a.handle("POST /executions", a.startExecution)
-	a.handle("GET /executions", a.listExecutions)
-	a.handle("DELETE /executions", a.deleteExecutionsByQuery)
-	a.handle("POST /executions/delete", a.deleteExecutionsByBody)
-	a.handle("DELETE /executions/completed", a.deleteCompleted)
-	a.handle("GET /executions/{id}", a.getExecution)
-	a.handle("GET /executions/{id}/realtime", a.realtime)
-	a.handle("GET /executions/{id}/job-logs", a.jobLogs)
-	a.handle("GET /executions/{id}/recovery-instances", a.recoveryInstances)
-	a.handle("GET /executions/{id}/termination-status", a.terminationStatus)
-	a.handle("GET /executions/{id}/report", a.report)
-	a.handle("POST /executions/{id}/cancel", a.cancel)
-	a.handle("POST /executions/{id}/pause", a.pause)
-	a.handle("POST /executions/{id}/resume", a.resume)
-	a.handle("POST /executions/{id}/terminate-instances", a.terminate)
-	a.handle("POST /recovery-plans/{id}/execute", a.executePlan)
-
-	a.handle("GET /protection-groups", a.listGroups)
-	a.handle("POST /protection-groups", a.createGroup)
-	a.handle("GET /protection-groups/{id}", a.getGroup)
-	a.handle("PUT /protection-groups/{id}", a.updateGroup)
-	a.handle("DELETE /protection-groups/{id}", a.deleteGroup)
-	a.handle("GET /recovery-plans", a.listPlans)
-	a.handle("POST /recovery-plans", a.createPlan)
-	a.handle("GET /recovery-plans/{id}", a.getPlan)
-	a.handle("PUT /recovery-plans/{id}", a.updatePlan)
-	a.handle("DELETE /recovery-plans/{id}", a.deletePlan)
+	for _, rt := range routeTable {
+		pattern := rt.Method + " " + rt.Path
+		switch {
+		case rt.raw != nil:
+			raw := rt.raw
+			a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { raw(a, w, r) })
+		case rt.Public:
+			a.mux.HandleFunc(pattern, a.public(func(r *http.Request) (int, any, error) { return rt.json(a, r) }))
+		default:
+			a.handle(pattern, func(r *http.Request) (int, any, error) { return rt.json(a, r) })
+		}
+	}
 	return a
+}
+
+// Route is one route of the API: a method and a path pattern of net/http's
+// ServeMux ({id} is a path segment).
+type Route struct {
+	Method string
+	Path   string
+	// Public says the route needs no authenticated caller (GET /health and GET
+	// /execution-callback, whose signed token is the credential).
+	Public bool
+}
+
+// routeTable is every route New registers. Routes exports it, so what is
+// deployed in front of the API (API Gateway's methods) can be checked against it.
+var routeTable = []struct {
+	Route
+	json func(*api, *http.Request) (int, any, error)    // a JSON route
+	raw  func(*api, http.ResponseWriter, *http.Request) // a public route that writes its own response
+}{
+	{Route{"GET", "/health", true}, (*api).health, nil},
+	{Route{"GET", "/execution-callback", true}, nil, (*api).callback},
+
+	{Route{"POST", "/executions", false}, (*api).startExecution, nil},
+	{Route{"GET", "/executions", false}, (*api).listExecutions, nil},
+	{Route{"DELETE", "/executions", false}, (*api).deleteExecutionsByQuery, nil},
+	{Route{"POST", "/executions/delete", false}, (*api).deleteExecutionsByBody, nil},
+	{Route{"DELETE", "/executions/completed", false}, (*api).deleteCompleted, nil},
+	{Route{"GET", "/executions/{id}", false}, (*api).getExecution, nil},
+	{Route{"GET", "/executions/{id}/realtime", false}, (*api).realtime, nil},
+	{Route{"GET", "/executions/{id}/job-logs", false}, (*api).jobLogs, nil},
+	{Route{"GET", "/executions/{id}/recovery-instances", false}, (*api).recoveryInstances, nil},
+	{Route{"GET", "/executions/{id}/termination-status", false}, (*api).terminationStatus, nil},
+	{Route{"GET", "/executions/{id}/report", false}, (*api).report, nil},
+	{Route{"POST", "/executions/{id}/cancel", false}, (*api).cancel, nil},
+	{Route{"POST", "/executions/{id}/pause", false}, (*api).pause, nil},
+	{Route{"POST", "/executions/{id}/resume", false}, (*api).resume, nil},
+	{Route{"POST", "/executions/{id}/terminate-instances", false}, (*api).terminate, nil},
+	{Route{"POST", "/recovery-plans/{id}/execute", false}, (*api).executePlan, nil},
+
+	{Route{"GET", "/protection-groups", false}, (*api).listGroups, nil},
+	{Route{"POST", "/protection-groups", false}, (*api).createGroup, nil},
+	{Route{"GET", "/protection-groups/{id}", false}, (*api).getGroup, nil},
+	{Route{"PUT", "/protection-groups/{id}", false}, (*api).updateGroup, nil},
+	{Route{"DELETE", "/protection-groups/{id}", false}, (*api).deleteGroup, nil},
+	{Route{"GET", "/recovery-plans", false}, (*api).listPlans, nil},
+	{Route{"POST", "/recovery-plans", false}, (*api).createPlan, nil},
+	{Route{"GET", "/recovery-plans/{id}", false}, (*api).getPlan, nil},
+	{Route{"PUT", "/recovery-plans/{id}", false}, (*api).updatePlan, nil},
+	{Route{"DELETE", "/recovery-plans/{id}", false}, (*api).deletePlan, nil},
+}
+
+// Routes returns every route the handler serves, in registration order. Any
+// path also answers OPTIONS (CORS preflight) without authentication.
+func Routes() []Route {
+	out := make([]Route, len(routeTable))
+	for i, rt := range routeTable {
+		out[i] = rt.Route
+	}
+	return out
 }
 
 // handle registers an authenticated JSON route.

@@ -29,7 +29,7 @@ type goldenCase struct {
 	state bool
 }
 
-func loadEnv(t *testing.T, env map[string]string, path string) {
+func loadEnv(t testing.TB, env map[string]string, path string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {

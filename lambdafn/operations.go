@@ -16,6 +16,8 @@ type operation struct {
 	lifecycle bool
 	// canonical is the name a delegated read is sent under ("" = its own name).
 	canonical string
+	// paged operations take and give nextToken, sealed as the HTTP API seals it.
+	paged bool
 	// check validates the parameters without side effects; run does the work.
 	check func(p params) error
 	run   func(ctx context.Context, e *engine.Engine, p params) (any, error)
@@ -66,7 +68,7 @@ func init() {
 		"get_recovery_instances": byID(func(ctx context.Context, e *engine.Engine, id string, _ params) (any, error) {
 			return e.RecoveryInstances(ctx, id)
 		}, false),
-		"list_executions":       {read: true, check: checkList, run: listExecutions},
+		"list_executions":       {read: true, paged: true, check: checkList, run: listExecutions},
 		"get_execution":         get,
 		"get_execution_details": get,
 		"get_execution_realtime": byID(func(ctx context.Context, e *engine.Engine, id string, _ params) (any, error) {
@@ -172,9 +174,21 @@ func (r *Router) direct(ctx context.Context, ev object, inv *invocation) (any, e
 	if op.lifecycle {
 		caller = WorkflowCaller
 	}
+	if op.paged && p.present("nextToken") {
+		tok, _ := p.str("nextToken")
+		raw, err := r.pages.Open(tok)
+		if err != nil {
+			return fail(err)
+		}
+		p["nextToken"], _ = marshal(raw)
+	}
 	res, err := op.run(drsorch.WithCaller(ctx, caller), e, p)
 	if err != nil {
 		return fail(err)
+	}
+	if l, ok := res.(*engine.ListResult); ok && l.NextToken != nil {
+		sealed := r.pages.Seal(*l.NextToken)
+		l.NextToken = &sealed
 	}
 	return res, nil
 }
@@ -266,6 +280,9 @@ func checkTermination(p params) error {
 	return err
 }
 
+// maxDeleteIDs bounds the ids of one delete_executions, as the HTTP API does.
+const maxDeleteIDs = 1000
+
 func checkDelete(p params) error {
 	ids, err := p.list("executionIds")
 	if err != nil {
@@ -274,6 +291,9 @@ func checkDelete(p params) error {
 	if len(ids) == 0 {
 		return drsorch.Errorf(drsorch.CodeMissingParameter, "No execution IDs provided for deletion").
 			WithDetails(map[string]any{"parameter": "executionIds"})
+	}
+	if len(ids) > maxDeleteIDs {
+		return invalidParam("executionIds", "holds %d ids; at most %d at a time", len(ids), maxDeleteIDs)
 	}
 	for _, id := range ids {
 		if !drsorch.ValidRecordID(id) {

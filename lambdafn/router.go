@@ -30,6 +30,7 @@ import (
 
 	"github.com/drsorch/drsorch"
 	"github.com/drsorch/drsorch/engine"
+	"github.com/drsorch/drsorch/httpapi"
 )
 
 // Reads serves the read operations of direct invocation elsewhere: the
@@ -51,12 +52,16 @@ type Config struct {
 	Reads Reads
 	// Logger receives one line per invocation; nil discards.
 	Logger *slog.Logger
+	// PageKey signs the nextToken of list_executions, as httpapi.Options.PageKey
+	// does for the HTTP API; use the same key for both (default: random).
+	PageKey []byte
 }
 
 // Router routes Lambda events. It is safe for concurrent use.
 type Router struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	pages *httpapi.PageTokens
 }
 
 // New returns a Router.
@@ -65,7 +70,7 @@ func New(cfg Config) *Router {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Router{cfg: cfg, log: log}
+	return &Router{cfg: cfg, log: log, pages: httpapi.NewPageTokens(cfg.PageKey)}
 }
 
 // Callers recorded on the timeline for invocations that carry no user.

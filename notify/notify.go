@@ -11,9 +11,11 @@ import (
 	"github.com/drsorch/drsorch"
 )
 
-// Log is drsorch.Notifier on a structured logger, for one machine. A paused
-// notification carries the signed resume and cancel links: the log is where
-// an operator of one machine finds them. Each link works once.
+// Log is drsorch.Notifier on a structured logger, for one machine. The signed
+// resume and cancel links of a paused notification are credentials (anyone
+// holding one may resume or cancel without logging in), so they are never
+// logged: the line says only that the notification had them, and an operator
+// resumes or cancels through the API.
 type Log struct {
 	log *slog.Logger
 }
@@ -41,11 +43,8 @@ func (l *Log) Notify(ctx context.Context, n drsorch.Notification) error {
 	if n.Wave != nil {
 		attrs = append(attrs, slog.Int("pausedBeforeWave", *n.Wave))
 	}
-	if n.ResumeURL != "" {
-		attrs = append(attrs, slog.String("resumeUrl", n.ResumeURL))
-	}
-	if n.CancelURL != "" {
-		attrs = append(attrs, slog.String("cancelUrl", n.CancelURL))
+	if n.ResumeURL != "" || n.CancelURL != "" {
+		attrs = append(attrs, slog.Bool("hasCallbackLinks", true))
 	}
 	l.log.LogAttrs(ctx, slog.LevelInfo, "execution "+n.Event+": "+n.Message, attrs...)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -214,7 +215,7 @@ func TestLog(t *testing.T) {
 		{drsorch.NotifyStarted, map[string]any{"eventType": "started", "planId": "plan-1", "status": "RUNNING"},
 			[]string{"resumeUrl", "cancelUrl", "pausedBeforeWave"}},
 		{drsorch.NotifyPaused, map[string]any{"eventType": "paused", "status": "PAUSED", "pausedBeforeWave": 1.0,
-			"resumeUrl": resumeURL, "cancelUrl": cancelURL}, nil},
+			"hasCallbackLinks": true}, []string{"resumeUrl", "cancelUrl"}},
 		{drsorch.NotifyCompleted, map[string]any{"eventType": "completed", "status": "COMPLETED", "executionType": "DRILL"}, nil},
 	}
 	for _, tc := range tests {
@@ -228,6 +229,16 @@ func TestLog(t *testing.T) {
 			var line map[string]any
 			if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
 				t.Fatalf("not one JSON line: %v: %s", err, buf.String())
+			}
+			// The links are credentials: no part of them is logged.
+			for _, link := range []string{n.ResumeURL, n.CancelURL} {
+				if link == "" {
+					continue
+				}
+				u, _ := url.Parse(link)
+				if tok := u.Query().Get("taskToken"); tok != "" && strings.Contains(buf.String(), tok) {
+					t.Errorf("a link's token is logged: %s", buf.String())
+				}
 			}
 			if line["level"] != "INFO" || line["msg"] != "execution "+tc.event+": "+n.Message || line["executionId"] != n.ExecutionID {
 				t.Errorf("line %v", line)

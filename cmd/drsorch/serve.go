@@ -55,12 +55,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr("DRSORCH_ADDR", "127.0.0.1:8080"), "listen address (env DRSORCH_ADDR)")
 	data := fs.String("data", envOr("DRSORCH_DATA", defaultData), "data directory: SQLite file, simulator state, admin-token (env DRSORCH_DATA)")
-	store := fs.String("store", app.StoreSQLite, "store: sqlite or dynamodb")
-	drs := fs.String("drs", app.DRSSim, "DRS: sim (the simulator) or aws (real DRS)")
+	store := fs.String("store", app.StoreSQLite, "store: sqlite or dynamodb (tables named by EXECUTION_HISTORY_TABLE, RECOVERY_PLANS_TABLE, PROTECTION_GROUPS_TABLE, TARGET_ACCOUNTS_TABLE)")
+	createTables := fs.Bool("create-tables", false, "with --store dynamodb: create the tables that do not exist yet")
+	drs := fs.String("drs", app.DRSSim, "DRS: sim (the simulator) or aws (DRS through the AWS SDK and the default credentials; AWS_ENDPOINT_URL_DRS may point at drs-sim)")
 	speed := fs.Float64("sim-speed", 60, "simulated seconds per real second")
 	poll := fs.Duration("poll-interval", 2*time.Second, "how often active executions are polled (real time)")
 	var demo demoFlag
-	fs.Var(&demo, "demo", "seed the simulator inventory, protection groups and the 3-wave demo plan (default: on for a new data dir)")
+	fs.Var(&demo, "demo", "seed the simulator inventory, protection groups and the 3-wave demo plan (default: on for a new data dir with --drs sim; with --drs aws only the groups and the plan, whose servers must exist in DRS)")
+	oidc := oidcFlags(fs)
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -72,11 +74,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError("--sim-speed must be positive")
 	case *poll <= 0:
 		return usageError("--poll-interval must be positive")
+	case *createTables && *store != app.StoreDynamoDB:
+		return usageError("--create-tables needs --store dynamodb")
+	}
+	oidcCfg, err := oidc()
+	if err != nil {
+		return err
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *store, DRS: *drs, SimSpeed: *speed, PollInterval: *poll,
-		Addr: *addr, Demo: demo.mode, Logger: log})
+	a, err := app.New(ctx, app.Config{DataDir: *data, Store: *store, CreateTables: *createTables, DRS: *drs, SimSpeed: *speed, PollInterval: *poll,
+		Addr: *addr, Demo: demo.mode, Logger: log, OIDC: oidcCfg})
 	if err != nil {
 		return err
 	}
@@ -90,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, MaxHeaderBytes: 64 << 10,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	if err := a.Start(ctx); err != nil {
 		ln.Close()
@@ -105,8 +113,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintf(stdout, "Admin token: %s\n", a.AdminTokenPath)
 	}
-	if a.Seeded {
+	switch {
+	case a.Seeded && a.Sim != nil:
 		fmt.Fprintf(stdout, "Seeded the demo: 24 simulated servers, 3 protection groups and the plan %s\n", app.DemoPlanID)
+	case a.Seeded:
+		fmt.Fprintf(stdout, "Seeded the demo: 3 protection groups and the plan %s (their 24 servers come from DRS)\n", app.DemoPlanID)
 	}
 
 	errc := make(chan error, 1)

@@ -136,6 +136,9 @@ func (r cliResult) ok(t *testing.T) cliResult {
 
 func TestServeRefusesBadFlags(t *testing.T) {
 	t.Setenv("AWS_LAMBDA_RUNTIME_API", "")
+	for _, k := range []string{"EXECUTION_HISTORY_TABLE", "RECOVERY_PLANS_TABLE", "PROTECTION_GROUPS_TABLE", "TARGET_ACCOUNTS_TABLE"} {
+		t.Setenv(k, "")
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -147,8 +150,8 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{"argument", []string{"now"}, 2, "serve takes no arguments"},
 		{"bad demo", []string{"--demo=maybe"}, 2, "want true, false or auto"},
 		{"unknown flag", []string{"--port", "1"}, 2, "flag provided but not defined: -port"},
-		{"aws drs", []string{"--drs", "aws"}, 1, "not available yet in this build"},
-		{"dynamodb", []string{"--store", "dynamodb"}, 1, "not available yet in this build"},
+		{"create tables in sqlite", []string{"--create-tables"}, 2, "--create-tables needs --store dynamodb"},
+		{"dynamodb without tables", []string{"--store", "dynamodb"}, 1, "--store dynamodb: DynamoDB table names not set: EXECUTION_HISTORY_TABLE"},
 		{"unknown drs", []string{"--drs", "gcp"}, 1, `unknown DRS backend "gcp"`},
 	}
 	for _, tc := range tests {

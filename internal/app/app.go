@@ -19,11 +19,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/drsorch/drsorch"
 	"github.com/drsorch/drsorch/auth"
 	"github.com/drsorch/drsorch/drssim"
 	"github.com/drsorch/drsorch/engine"
 	"github.com/drsorch/drsorch/httpapi"
+	"github.com/drsorch/drsorch/notify"
 	"github.com/drsorch/drsorch/runner"
 	"github.com/drsorch/drsorch/sqlite"
 )
@@ -47,9 +50,15 @@ const (
 type Config struct {
 	// DataDir holds the SQLite file, the simulator's state, the keys and the admin token.
 	DataDir string
-	// Store is StoreSQLite (the default); StoreDynamoDB is not in this build yet.
+	// Store is StoreSQLite (the default, in DataDir) or StoreDynamoDB (the
+	// tables named by the Lambda's variables, EXECUTION_HISTORY_TABLE…).
 	Store string
-	// DRS is DRSSim (the default); DRSAWS is not wired to serve yet.
+	// CreateTables, with StoreDynamoDB, creates the tables that do not exist
+	// yet; without it, missing tables refuse the start.
+	CreateTables bool
+	// DRS is DRSSim (the default: the simulator, state in DataDir) or DRSAWS
+	// (DRS through the AWS SDK with the default credentials;
+	// AWS_ENDPOINT_URL_DRS may point it at `drsorch drs-sim`).
 	DRS string
 	// SimSpeed is the simulator's simulated seconds per real second (default 60).
 	SimSpeed float64
@@ -57,13 +66,20 @@ type Config struct {
 	PollInterval time.Duration
 	// Addr is the listen address; the links of pause notifications point at it.
 	Addr string
-	// Demo says whether to seed the demo inventory, groups and plan.
+	// Demo says whether to seed the demo inventory, groups and plan. DemoAuto
+	// seeds only with the simulator; with DRSAWS, DemoOn seeds the groups and
+	// the plan (their servers must be in DRS, e.g. drs-sim with examples/demo-drs.json).
 	Demo DemoMode
 	// Clock is the engine's clock (default: the wall clock). The simulator
 	// runs on a clock scaled from it.
 	Clock drsorch.Clock
 	// Logger receives the logs (default: discarded).
 	Logger *slog.Logger
+	// OIDC, when set, makes the API accept the tokens of that issuer (a
+	// Cognito user pool) besides the local ones.
+	OIDC *auth.OIDCConfig
+	// Getenv reads the DynamoDB table names and AWS_ACCOUNT_ID (default os.Getenv).
+	Getenv func(string) string
 }
 
 // App is a wired drsorch.
@@ -71,8 +87,8 @@ type App struct {
 	Engine  *engine.Engine
 	Runner  *runner.Runner
 	Handler http.Handler
-	Store   *sqlite.Store
-	// Sim is the DRS simulator (nil with real DRS).
+	Store   drsorch.Store
+	// Sim is the DRS simulator and SimClock its clock (both nil with real DRS).
 	Sim      *drssim.Sim
 	SimClock *ScaledClock
 	DataDir  string
@@ -82,11 +98,10 @@ type App struct {
 	// Seeded says the demo was seeded by New.
 	Seeded bool
 
-	log *slog.Logger
+	log        *slog.Logger
+	closeStore func() error
+	unlock     func() // releases the data directory's lock
 }
-
-// ErrNotAvailable marks a backend this build does not have yet.
-var ErrNotAvailable = errors.New("not available yet in this build")
 
 func (c *Config) defaults() error {
 	if c.DataDir == "" {
@@ -110,17 +125,20 @@ func (c *Config) defaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Getenv == nil {
+		c.Getenv = os.Getenv
+	}
 	switch c.Store {
 	case StoreSQLite:
+		if c.CreateTables {
+			return fmt.Errorf("creating tables needs store %s, not %s", StoreDynamoDB, c.Store)
+		}
 	case StoreDynamoDB:
-		return fmt.Errorf("store %q is %w; use --store %s", c.Store, ErrNotAvailable, StoreSQLite)
 	default:
 		return fmt.Errorf("unknown store %q: must be %s or %s", c.Store, StoreSQLite, StoreDynamoDB)
 	}
 	switch c.DRS {
-	case DRSSim:
-	case DRSAWS:
-		return fmt.Errorf("DRS backend %q (real AWS DRS) is %w; use --drs %s", c.DRS, ErrNotAvailable, DRSSim)
+	case DRSSim, DRSAWS:
 	default:
 		return fmt.Errorf("unknown DRS backend %q: must be %s or %s", c.DRS, DRSSim, DRSAWS)
 	}
@@ -154,23 +172,63 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}()
 	var err error
-	if a.Store, err = sqlite.Open(dbPath); err != nil {
-		return nil, fmt.Errorf("opening the store: %w", err)
-	}
-	if a.SimClock, err = OpenScaledClock(cfg.DataDir, cfg.Clock, cfg.SimSpeed); err != nil {
+	// One process per data directory: a second one (or an old one not dead
+	// yet) would drive the same executions and the same simulator.
+	if a.unlock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	seed, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	var awsCfg aws.Config
+	if cfg.Store == StoreDynamoDB || cfg.DRS == DRSAWS {
+		if awsCfg, err = loadAWSConfig(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
+	switch cfg.Store {
+	case StoreDynamoDB:
+		st, err := openDynamoDB(ctx, awsCfg, cfg.Getenv, cfg.CreateTables)
+		if err != nil {
+			return nil, err
+		}
+		a.Store = st
+	default:
+		st, err := sqlite.Open(dbPath)
+		if err != nil {
+			return nil, fmt.Errorf("opening the store: %w", err)
+		}
+		a.Store, a.closeStore = st, st.Close
+	}
+	// The DRS port: the simulator (on a clock scaled from the engine's), or DRS through the SDK.
+	var drsPort drsorch.DRS
+	submitGrace := time.Duration(0) // the engine's default, for real DRS
+	accountID := ""
+	switch cfg.DRS {
+	case DRSAWS:
+		drsPort = newAWSDRS(awsCfg, log.With("component", "drs"))
+		accountID = strings.TrimSpace(cfg.Getenv(EnvAccountID))
+	default:
+		if a.SimClock, err = OpenScaledClock(cfg.DataDir, cfg.Clock, cfg.SimSpeed); err != nil {
+			return nil, err
+		}
+		seed, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+		if err != nil {
+			return nil, err
+		}
+		a.Sim, err = drssim.Open(drssim.Options{Clock: a.SimClock, Seed: seed.Int64(), StatePath: filepath.Join(cfg.DataDir, SimStateFile)})
+		if err != nil {
+			return nil, fmt.Errorf("opening the simulator: %w", err)
+		}
+		drsPort = a.Sim
+		// The simulator answers at once, in this process (and the data
+		// directory's lock keeps other processes out): an unconfirmed
+		// submission is reconciled much sooner than on AWS.
+		submitGrace = 5 * time.Second
+	}
+	key, keyCreated, err := auth.LoadOrCreateKey(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	a.Sim, err = drssim.Open(drssim.Options{Clock: a.SimClock, Seed: seed.Int64(), StatePath: filepath.Join(cfg.DataDir, SimStateFile)})
-	if err != nil {
-		return nil, fmt.Errorf("opening the simulator: %w", err)
-	}
-	key, _, err := auth.LoadOrCreateKey(cfg.DataDir)
-	if err != nil {
-		return nil, err
+	if cfg.Store == StoreDynamoDB {
+		newDir = keyCreated // the tables outlive data directories: "new" is the directory's first start
 	}
 	if a.AdminTokenPath, a.AdminTokenWritten, err = auth.EnsureAdminToken(cfg.DataDir, key, cfg.Clock.Now()); err != nil {
 		return nil, err
@@ -179,20 +237,34 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	pageKey, err := loadOrCreateSecret(filepath.Join(cfg.DataDir, PageKeyFile))
+	if err != nil {
+		return nil, err
+	}
+	authn, err := serveAuthenticator(cfg, key)
+	if err != nil {
+		return nil, err
+	}
+
+	fp, err := readFailpoints(cfg.Getenv) // test hooks of the crash test, see failpoint.go
+	if err != nil {
+		return nil, err
+	}
+	drsPort = fp.wrap(drsPort, log)
 
 	a.Runner = runner.New(nil, runner.Options{PollInterval: cfg.PollInterval, Logger: log.With("component", "runner")})
 	a.Engine = engine.New(engine.Config{
-		Store: a.Store, DRS: a.Sim, Workflow: a.Runner.Workflow(), Dispatcher: a.Runner,
-		Notifier: logNotifier{log: log.With("component", "notifier")}, Clock: cfg.Clock,
+		Store: a.Store, DRS: drsPort, Workflow: a.Runner.Workflow(), Dispatcher: a.Runner,
+		Notifier: notify.NewLog(log.With("component", "notifier")), Clock: cfg.Clock, AccountID: accountID,
 		Logger: log.With("component", "engine"), CallbackKey: cbKey, CallbackBaseURL: baseURL(cfg.Addr),
-		// The simulator answers at once: an unconfirmed submission is reconciled sooner than on AWS.
-		SubmitGrace: 15 * time.Second,
+		Authorizer: auth.Authorizer{}, SubmitGrace: submitGrace,
 	})
 	a.Runner.SetEngine(a.Engine)
-	a.Handler = httpapi.New(a.Engine, httpapi.Options{Auth: auth.NewVerifier(key.Public(), cfg.Clock),
+	a.Handler = httpapi.New(a.Engine, httpapi.Options{Auth: authn, PageKey: pageKey,
 		Logger: log.With("component", "http")})
 
-	if cfg.Demo == DemoOn || (cfg.Demo == DemoAuto && newDir) {
+	// With real DRS the demo's servers may not exist: seed only when asked.
+	if cfg.Demo == DemoOn || (cfg.Demo == DemoAuto && newDir && cfg.DRS == DRSSim) {
 		if err := SeedDemo(ctx, a.Engine, a.Sim); err != nil {
 			return nil, err
 		}
@@ -216,9 +288,13 @@ func (a *App) Close() error {
 			errs = append(errs, fmt.Errorf("saving the simulator state: %w", err))
 		}
 	}
-	if a.Store != nil {
-		errs = append(errs, a.Store.Close())
-		a.Store = nil
+	if a.closeStore != nil {
+		errs = append(errs, a.closeStore())
+		a.closeStore = nil
+	}
+	if a.unlock != nil {
+		a.unlock()
+		a.unlock = nil
 	}
 	return errors.Join(errs...)
 }
@@ -252,14 +328,4 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 		return nil, err
 	}
 	return k, writeFileAtomic(path, []byte(hex.EncodeToString(k)+"\n"), 0o600)
-}
-
-// logNotifier writes notifications to the log: on one machine there is no SNS.
-// The signed resume/cancel links are credentials, so they are not logged.
-type logNotifier struct{ log *slog.Logger }
-
-// Notify logs the notification.
-func (n logNotifier) Notify(_ context.Context, x drsorch.Notification) error {
-	n.log.Info("execution "+x.Event, "executionId", x.ExecutionID, "planId", x.PlanID, "status", x.Status, "message", x.Message)
-	return nil
 }

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,7 +63,7 @@ func TestNewDataDirGetsTheDemoAndAnAdminToken(t *testing.T) {
 	if len(servers) != 24 || tiers["db"] != 6 || tiers["app"] != 8 || tiers["web"] != 10 {
 		t.Fatalf("inventory %v (%d servers)", tiers, len(servers))
 	}
-	ctx := context.Background()
+	ctx := drsorch.WithCaller(context.Background(), drsorch.SystemCaller)
 	p, err := a.Engine.GetPlan(ctx, app.DemoPlanID)
 	if err != nil {
 		t.Fatal(err)
@@ -103,13 +102,16 @@ func TestNewDataDirGetsTheDemoAndAnAdminToken(t *testing.T) {
 	}
 }
 
+// system is the context of in-process calls made as the engine itself.
+var system = drsorch.WithCaller(context.Background(), drsorch.SystemCaller)
+
 func TestDemoModes(t *testing.T) {
 	dir := t.TempDir()
 	a := open(t, app.Config{DataDir: dir, Demo: app.DemoOff})
 	if a.Seeded {
 		t.Fatal("DemoOff seeded")
 	}
-	if _, err := a.Engine.GetPlan(context.Background(), app.DemoPlanID); !drsorch.IsCode(err, drsorch.CodeNotFound) {
+	if _, err := a.Engine.GetPlan(system, app.DemoPlanID); !drsorch.IsCode(err, drsorch.CodeNotFound) {
 		t.Fatalf("demo plan without the demo: %v", err)
 	}
 	a.Close()
@@ -117,30 +119,31 @@ func TestDemoModes(t *testing.T) {
 	if !b.Seeded {
 		t.Fatal("DemoOn did not seed an existing directory")
 	}
-	if _, err := b.Engine.GetPlan(context.Background(), app.DemoPlanID); err != nil {
+	if _, err := b.Engine.GetPlan(system, app.DemoPlanID); err != nil {
 		t.Fatal(err)
 	}
 	b.Close()
 	c := open(t, app.Config{DataDir: dir, Demo: app.DemoOn}) // seeding twice changes nothing
-	p, _ := c.Engine.GetPlan(context.Background(), app.DemoPlanID)
+	p, _ := c.Engine.GetPlan(system, app.DemoPlanID)
 	if p.Version != 1 {
 		t.Fatalf("demo plan rewritten: version %d", p.Version)
 	}
 }
 
 func TestConfigRefusals(t *testing.T) {
+	noEnv := func(string) string { return "" }
 	tests := []struct {
 		name string
 		cfg  app.Config
 		want string
-		na   bool
 	}{
-		{"aws drs", app.Config{DRS: "aws"}, "not available yet in this build", true},
-		{"dynamodb", app.Config{Store: "dynamodb"}, "not available yet in this build", true},
-		{"unknown drs", app.Config{DRS: "azure"}, `unknown DRS backend "azure"`, false},
-		{"unknown store", app.Config{Store: "csv"}, `unknown store "csv"`, false},
-		{"negative speed", app.Config{SimSpeed: -1}, "speed must be positive", false},
-		{"no data dir", app.Config{DataDir: "-"}, "a data directory is required", false},
+		{"dynamodb without tables", app.Config{Store: "dynamodb", Getenv: noEnv},
+			"--store dynamodb: DynamoDB table names not set: EXECUTION_HISTORY_TABLE, RECOVERY_PLANS_TABLE, PROTECTION_GROUPS_TABLE, TARGET_ACCOUNTS_TABLE"},
+		{"create tables in sqlite", app.Config{CreateTables: true}, "creating tables needs store dynamodb, not sqlite"},
+		{"unknown drs", app.Config{DRS: "azure"}, `unknown DRS backend "azure"`},
+		{"unknown store", app.Config{Store: "csv"}, `unknown store "csv"`},
+		{"negative speed", app.Config{SimSpeed: -1}, "speed must be positive"},
+		{"no data dir", app.Config{DataDir: "-"}, "a data directory is required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -150,7 +153,7 @@ func TestConfigRefusals(t *testing.T) {
 				tc.cfg.DataDir = ""
 			}
 			_, err := app.New(context.Background(), tc.cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, app.ErrNotAvailable) != tc.na {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
@@ -161,7 +164,7 @@ func TestConfigRefusals(t *testing.T) {
 func TestDemoDrill(t *testing.T) {
 	clock := drsorchtest.NewClock(time.Time{})
 	a := open(t, app.Config{DataDir: t.TempDir(), Clock: clock})
-	ctx := drsorch.WithCaller(context.Background(), drsorch.Caller{Username: "tester"})
+	ctx := drsorch.WithCaller(context.Background(), drsorch.Caller{Username: "tester", Groups: []string{"DRSOrchestrationAdmin"}})
 	res, err := a.Engine.StartExecution(ctx, engineStart())
 	if err != nil {
 		t.Fatal(err)

@@ -95,11 +95,15 @@ func demoPlan() drsorch.RecoveryPlan {
 
 // SeedDemo adds the demo inventory to the simulator and, through the engine
 // (so they are validated), the demo's protection groups and plan. Records that
-// already exist are left as they are.
+// already exist are left as they are. With a nil simulator (real DRS, or
+// `drsorch drs-sim --fixtures examples/demo-drs.json`) only the groups and the
+// plan are added: the servers must exist in DRS.
 func SeedDemo(ctx context.Context, e *engine.Engine, sim *drssim.Sim) error {
 	ctx = drsorch.WithCaller(ctx, drsorch.Caller{Username: "demo-seed", System: true})
-	if err := sim.AddSourceServers(DemoServers()...); err != nil {
-		return fmt.Errorf("demo inventory: %w", err)
+	if sim != nil {
+		if err := sim.AddSourceServers(DemoServers()...); err != nil {
+			return fmt.Errorf("demo inventory: %w", err)
+		}
 	}
 	for _, g := range demoGroups() {
 		_, err := e.GetGroup(ctx, g.GroupID)

@@ -26,6 +26,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/drsorch/drsorch"
+	"github.com/drsorch/drsorch/auth"
 	"github.com/drsorch/drsorch/awslambda"
 	"github.com/drsorch/drsorch/drssim"
 	"github.com/drsorch/drsorch/engine"
@@ -623,6 +624,9 @@ func NewLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 	if !drsorch.ValidAccountID(env.AccountID) {
 		return nil, fmt.Errorf("AWS_ACCOUNT_ID=%q is not a 12-digit account id", env.AccountID)
 	}
+	if err := env.checkNotifications(); err != nil {
+		return nil, err
+	}
 	start := time.Now().UTC().Truncate(time.Second)
 	if f.Clock != "" {
 		start, _ = time.Parse(time.RFC3339, f.Clock)
@@ -689,7 +693,8 @@ func NewLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		dispatcher = &awslambda.Dispatcher{Client: l.lambda, FunctionName: l.lambda.self, Plans: st}
 	}
 	l.Engine = engine.New(engine.Config{
-		Store: st, DRS: sim, Workflow: wf, Dispatcher: dispatcher, Clock: clock, Logger: log,
+		Store: st, DRS: sim, Workflow: wf, Dispatcher: dispatcher, Clock: clock, Logger: log, Authorizer: auth.Authorizer{},
+		Notifier: invokeNotifier(env, l.aws, clock), CallbackKey: env.callbackKey(), CallbackBaseURL: env.APIGatewayURL,
 		AccountID: env.AccountID, DefaultRegion: env.Region, NewID: newID,
 		Sleep: func(_ context.Context, d time.Duration) { clock.Advance(d) },
 	})
@@ -698,10 +703,16 @@ func NewLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		reads = &awslambda.Reads{Client: l.lambda, FunctionName: env.QueryHandler}
 	}
 	eng := l.Engine
+	pageKey, err := lambdaPageKey(getenv)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	l.Router = lambdafn.New(lambdafn.Config{
-		Engine: func(context.Context) (*engine.Engine, error) { return eng, nil },
-		HTTP:   httpHandler(func(context.Context) (*engine.Engine, error) { return eng, nil }, log),
-		Reads:  reads,
+		Engine:  func(context.Context) (*engine.Engine, error) { return eng, nil },
+		HTTP:    httpHandler(func(context.Context) (*engine.Engine, error) { return eng, nil }, log, pageKey),
+		PageKey: pageKey,
+		Reads:   reads,
 		// A failed invocation is printed as its line already: only errors are logged.
 		Logger: slog.New(minLevel{log.Handler(), slog.LevelError}),
 	})

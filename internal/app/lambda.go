@@ -20,6 +20,7 @@ import (
 	sdksfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/drsorch/drsorch"
+	"github.com/drsorch/drsorch/auth"
 	"github.com/drsorch/drsorch/awslambda"
 	"github.com/drsorch/drsorch/drssim"
 	"github.com/drsorch/drsorch/dynamodb"
@@ -59,6 +60,9 @@ type Env struct {
 
 	StateMachineARN string // STATE_MACHINE_ARN
 	QueryHandler    string // QUERY_HANDLER_FUNCTION_NAME
+	TopicARN        string // EXECUTION_NOTIFICATIONS_TOPIC_ARN: notifications go to SNS
+	APIGatewayURL   string // API_GATEWAY_URL: base of the links of pause notifications
+	CallbackKey     string // DRSORCH_CALLBACK_KEY: signs those links; never logged
 	FunctionName    string // AWS_LAMBDA_FUNCTION_NAME
 	AccountID       string // AWS_ACCOUNT_ID (else the function ARN's account, else 123456789012)
 	Region          string // AWS_REGION (else AWS_DEFAULT_REGION, else us-east-1)
@@ -72,14 +76,15 @@ func readEnv(getenv func(string) string) Env {
 		return def
 	}
 	return Env{
-		Store: strings.ToLower(get("DRSORCH_STORE", StoreDynamoDB)), DRS: strings.ToLower(get("DRSORCH_DRS", DRSAWS)),
-		Worker: strings.ToLower(get("DRSORCH_WORKER", WorkerLambda)), DataDir: get("DRSORCH_DATA", ""),
-		SimFixtures:           get("DRSORCH_SIM_FIXTURES", ""),
-		ExecutionHistoryTable: get("EXECUTION_HISTORY_TABLE", ""), RecoveryPlansTable: get("RECOVERY_PLANS_TABLE", ""),
-		ProtectionGroupsTable: get("PROTECTION_GROUPS_TABLE", ""), TargetAccountsTable: get("TARGET_ACCOUNTS_TABLE", ""),
-		StateMachineARN: get("STATE_MACHINE_ARN", ""), QueryHandler: get("QUERY_HANDLER_FUNCTION_NAME", ""),
-		FunctionName: get("AWS_LAMBDA_FUNCTION_NAME", ""), AccountID: get("AWS_ACCOUNT_ID", ""),
-		Region: get("AWS_REGION", get("AWS_DEFAULT_REGION", "us-east-1")),
+		Store: strings.ToLower(get(EnvStore, StoreDynamoDB)), DRS: strings.ToLower(get(EnvDRS, DRSAWS)),
+		Worker: strings.ToLower(get(EnvWorker, WorkerLambda)), DataDir: get(EnvData, ""),
+		SimFixtures:           get(EnvSimFixtures, ""),
+		ExecutionHistoryTable: get(EnvExecutionHistoryTable, ""), RecoveryPlansTable: get(EnvRecoveryPlansTable, ""),
+		ProtectionGroupsTable: get(EnvProtectionGroupsTable, ""), TargetAccountsTable: get(EnvTargetAccountsTable, ""),
+		StateMachineARN: get(EnvStateMachineARN, ""), QueryHandler: get(EnvQueryHandler, ""),
+		TopicARN: get(EnvTopicARN, ""), APIGatewayURL: get(EnvAPIGatewayURL, ""), CallbackKey: get(EnvCallbackKey, ""),
+		FunctionName: get(EnvFunctionName, ""), AccountID: get(EnvAccountID, ""),
+		Region: get(EnvRegion, get(EnvDefaultRegion, "us-east-1")),
 	}
 }
 
@@ -124,7 +129,7 @@ func (e Env) check() error {
 	if e.AccountID != "" && !drsorch.ValidAccountID(e.AccountID) {
 		return fmt.Errorf("AWS_ACCOUNT_ID=%q is not a 12-digit account id", e.AccountID)
 	}
-	return nil
+	return e.checkNotifications()
 }
 
 func (e Env) tables() dynamodb.Tables {
@@ -151,7 +156,12 @@ func NewLambda(getenv func(string) string, log *slog.Logger) (*lambdafn.Router, 
 	if env.QueryHandler != "" {
 		reads = &awslambda.Reads{Client: b.lambda, FunctionName: env.QueryHandler}
 	}
-	return lambdafn.New(lambdafn.Config{Engine: b.engine, HTTP: httpHandler(b.engine, log), Reads: reads, Logger: log}), nil
+	pageKey, err := lambdaPageKey(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return lambdafn.New(lambdafn.Config{Engine: b.engine, HTTP: httpHandler(b.engine, log, pageKey), Reads: reads, Logger: log,
+		PageKey: pageKey}), nil
 }
 
 // lambdaBackend builds the engine on the first event that needs it.
@@ -259,10 +269,18 @@ func (b *lambdaBackend) engine(ctx context.Context) (*engine.Engine, error) {
 	if env.Worker == WorkerLambda {
 		dispatcher = &awslambda.Dispatcher{Client: b.lambda, FunctionName: env.FunctionName, Plans: st}
 	}
-	b.eng = engine.New(engine.Config{Store: st, DRS: drs, Workflow: wf, Dispatcher: dispatcher,
-		Logger: b.log.With("component", "engine"), AccountID: env.AccountID, DefaultRegion: env.Region})
+	notifier, err := b.notifier(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	b.eng = engine.New(engine.Config{Store: st, DRS: drs, Workflow: wf, Dispatcher: dispatcher, Notifier: notifier,
+		Logger: b.log.With("component", "engine"), AccountID: env.AccountID, DefaultRegion: env.Region,
+		CallbackKey: env.callbackKey(), CallbackBaseURL: env.APIGatewayURL,
+		// API Gateway requests are checked against the permission matrix; direct
+		// invocations and the workflow's actions run as system callers (IAM decides).
+		Authorizer: auth.Authorizer{}})
 	b.log.Info("backends ready", "store", env.Store, "drs", env.DRS, "worker", env.Worker,
-		"stepFunctions", env.StateMachineARN != "", "account", env.AccountID, "region", env.Region)
+		"stepFunctions", env.StateMachineARN != "", "notifications", env.TopicARN != "", "account", env.AccountID, "region", env.Region)
 	return b.eng, nil
 }
 
@@ -375,7 +393,8 @@ const LambdaMaxBodyBytes = 6 << 20
 // httpHandler returns how the router gets the HTTP API for API Gateway
 // events: the same handler as `drsorch serve`, built once with the engine,
 // authenticating by the claims API Gateway's authorizer already verified.
-func httpHandler(eng func(context.Context) (*engine.Engine, error), log *slog.Logger) func(context.Context) (http.Handler, error) {
+// pageKey signs its pagination tokens.
+func httpHandler(eng func(context.Context) (*engine.Engine, error), log *slog.Logger, pageKey []byte) func(context.Context) (http.Handler, error) {
 	var mu sync.Mutex
 	var h http.Handler
 	return func(ctx context.Context) (http.Handler, error) {
@@ -388,7 +407,8 @@ func httpHandler(eng func(context.Context) (*engine.Engine, error), log *slog.Lo
 		if err != nil {
 			return nil, err
 		}
-		h = httpapi.New(e, httpapi.Options{Auth: lambdafn.ClaimsAuthenticator{}, Logger: log, MaxBodyBytes: LambdaMaxBodyBytes})
+		h = httpapi.New(e, httpapi.Options{Auth: lambdafn.ClaimsAuthenticator{}, Logger: log, MaxBodyBytes: LambdaMaxBodyBytes,
+			PageKey: pageKey})
 		return h, nil
 	}
 }

@@ -95,25 +95,31 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("start: %w", err)
 	}
 	cycles := 0
-	var x *drsorch.Execution
-	for {
-		if x, err = st.GetExecution(ctx, res.ExecutionID); err != nil {
-			return nil, err
-		}
-		if x.Status.Terminal() {
-			break
-		}
+	x, err := st.GetExecution(ctx, res.ExecutionID)
+	if err != nil {
+		return nil, err
+	}
+	// Each poll reports the status it left the execution in, so the record
+	// (megabytes at thousands of servers) is read again only at the end.
+	for status := x.Status; !status.Terminal(); {
 		if clock.Now().Sub(start) > o.MaxDuration {
-			return nil, fmt.Errorf("the plan did not finish within %s of simulated time (status %s)", o.MaxDuration, x.Status)
+			return nil, fmt.Errorf("the plan did not finish within %s of simulated time (status %s)", o.MaxDuration, status)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		clock.Advance(o.PollInterval)
-		if _, err := eng.PollActive(ctx); err != nil {
+		found, err := eng.PollActive(ctx)
+		if err != nil {
 			return nil, err
 		}
 		cycles++
+		if status, err = polledStatus(ctx, st, found, res.ExecutionID); err != nil {
+			return nil, err
+		}
+	}
+	if x, err = st.GetExecution(ctx, res.ExecutionID); err != nil {
+		return nil, err
 	}
 	rep := &Report{Servers: o.Servers, Waves: o.Waves, Status: string(x.Status), OutcomeSummary: x.OutcomeSummary,
 		MakespanSeconds: float64(x.EndTime - x.StartTime), DRSCalls: sim.CallCounts(), PollCycles: cycles,
@@ -135,6 +141,21 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.PeakRSSBytes = peakRSS()
 	rep.WallSeconds = time.Since(wall).Seconds()
 	return rep, nil
+}
+
+// polledStatus is the status a poll left the execution in, read from the
+// store only when the poll did not report it.
+func polledStatus(ctx context.Context, st drsorch.Store, res *engine.FindResult, id string) (drsorch.ExecutionStatus, error) {
+	for _, r := range res.Results {
+		if r.ExecutionID == id && r.Success && r.Status != "" {
+			return r.Status, nil
+		}
+	}
+	x, err := st.GetExecution(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return x.Status, nil
 }
 
 // seed creates the servers (tagged by wave), one protection group per wave

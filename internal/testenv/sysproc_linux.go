@@ -1,13 +1,13 @@
-//go:build integration && linux
+//go:build linux
 
-package dynamodb_test
+package testenv
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-// setDeathSignal makes the kernel kill DynamoDB Local if the test binary dies first.
+// setDeathSignal makes the kernel kill the child if the test binary dies first.
 func setDeathSignal(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -1,6 +1,6 @@
-//go:build integration && !linux
+//go:build !linux
 
-package dynamodb_test
+package testenv
 
 import "os/exec"
 
