@@ -133,6 +133,13 @@ type RecoveryInstance struct {
 	AccountID          string    `json:"accountId,omitempty"`
 }
 
+// EC2 instance states of a recovery instance that drsorch reads.
+const (
+	EC2Running    = "RUNNING"
+	EC2Terminated = "TERMINATED"
+	EC2NotFound   = "NOT_FOUND"
+)
+
 // Replication states DRS reports that make a server unfit to recover.
 var UnhealthyReplicationStates = []string{"DISCONNECTED", "STOPPED", "STALLED", "NOT_STARTED"}
 

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/drsorch/drsorch/internal/fileutil"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -140,27 +141,11 @@ func replaceFile(path string, data []byte) error {
 }
 
 func writeTemp(path string, data []byte) (string, error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", fmt.Errorf("auth: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	name, err := fileutil.WriteTemp(path, data, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("auth: %w", err)
-	}
-	name := f.Name()
-	err = f.Chmod(0o600)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
 		return "", fmt.Errorf("auth: writing %s: %w", path, err)
 	}
 	return name, nil

@@ -244,7 +244,8 @@ func (v *OIDCVerifier) audienceOK(c oidcClaims) bool {
 	return c.ClientID != "" && slices.Contains(v.cfg.Audiences, c.ClientID)
 }
 
-// GroupsOf reads a groups claim: a list of strings or a comma-separated string.
+// GroupsOf reads a groups claim: a list of strings, a JSON array string, a
+// "[a b]" string (HTTP APIs flatten lists so) or a comma-separated string.
 func GroupsOf(v any) []string {
 	var out []string
 	add := func(s string) {
@@ -264,8 +265,21 @@ func GroupsOf(v any) []string {
 			add(s)
 		}
 	case string:
-		for _, s := range strings.Split(g, ",") {
-			add(s)
+		g = strings.TrimSpace(g)
+		var list []string
+		switch {
+		case strings.HasPrefix(g, "[") && json.Unmarshal([]byte(g), &list) == nil:
+			for _, s := range list {
+				add(s)
+			}
+		case strings.HasPrefix(g, "[") && strings.HasSuffix(g, "]"): // HTTP APIs flatten lists to "[a b]"
+			for _, s := range strings.FieldsFunc(g[1:len(g)-1], func(r rune) bool { return r == ' ' || r == ',' }) {
+				add(s)
+			}
+		default:
+			for _, s := range strings.Split(g, ",") {
+				add(s)
+			}
 		}
 	}
 	return out

@@ -24,7 +24,7 @@ func (a *Adapter) enrich(ctx context.Context, c *clientSet, list []drsorch.Recov
 	seen := map[string]bool{}
 	for _, in := range list {
 		id := in.EC2InstanceID
-		if id == "" || seen[id] || in.EC2InstanceState == "NOT_FOUND" || in.EC2InstanceState == "TERMINATED" {
+		if id == "" || seen[id] || in.EC2InstanceState == drsorch.EC2NotFound || in.EC2InstanceState == drsorch.EC2Terminated {
 			continue
 		}
 		seen[id] = true

@@ -73,7 +73,7 @@ func (s *Sim) Load(f Fixture) error {
 			ri.EC2InstanceID = ri.RecoveryInstanceID
 		}
 		if ri.EC2InstanceState == "" {
-			ri.EC2InstanceState = "RUNNING"
+			ri.EC2InstanceState = drsorch.EC2Running
 		}
 		if ri.InstanceType == "" {
 			ri.InstanceType = instanceTypeFor(ri.SourceServerID)

@@ -300,7 +300,7 @@ func (r *region) apply(j *job, e effect) {
 		r.addInstance(&instance{RecoveryInstance: drsorch.RecoveryInstance{
 			RecoveryInstanceID: js.InstanceID,
 			EC2InstanceID:      js.InstanceID,
-			EC2InstanceState:   "RUNNING",
+			EC2InstanceState:   drsorch.EC2Running,
 			SourceServerID:     js.SourceServerID,
 			JobID:              j.ID,
 			IsDrill:            j.IsDrill,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/drsorch/drsorch/internal/fileutil"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -188,29 +189,10 @@ func (s *Sim) loadFile() error {
 	return nil
 }
 
-// writeFileAtomic writes a temporary file next to path and renames it over path.
+// writeFileAtomic replaces path with data, creating its directory if needed.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
+	return fileutil.WriteAtomic(path, data, 0o644)
 }

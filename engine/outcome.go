@@ -29,28 +29,28 @@ func AnalyzeOutcome(waves []drsorch.ExecutionWave) Outcome {
 		wo := drsorch.WaveOutcome{Name: w.WaveName}
 		for _, s := range w.ServerStatuses {
 			d.TotalServers++
-			switch strings.ToUpper(string(s.LaunchStatus)) {
-			case string(drsorch.LaunchLaunched):
+			switch s.LaunchStatus.Canonical() {
+			case drsorch.LaunchLaunched:
 				d.ServersLaunched++
 				wo.ServersLaunched++
-			case string(drsorch.LaunchFailed):
+			case drsorch.LaunchFailed:
 				d.ServersFailed++
 				wo.ServersFailed++
-			case string(drsorch.LaunchCancelled), string(drsorch.LaunchTerminated):
+			case drsorch.LaunchCancelled, drsorch.LaunchTerminated:
 				d.ServersCancelled++
 				wo.ServersCancelled++
 			default:
 				d.ServersPending++
 			}
 		}
-		switch strings.ToUpper(string(w.Status)) {
-		case string(drsorch.WaveCompleted):
+		switch w.Status.Canonical() { // a legacy TERMINATED wave reads as CANCELLED
+		case drsorch.WaveCompleted:
 			d.WavesCompleted++
 			d.CompletedWaves = append(d.CompletedWaves, wo)
-		case string(drsorch.WaveFailed):
+		case drsorch.WaveFailed:
 			d.WavesFailed++
 			d.FailedWaves = append(d.FailedWaves, wo)
-		case string(drsorch.WaveCancelled), "TERMINATED":
+		case drsorch.WaveCancelled:
 			d.WavesCancelled++
 			d.CancelledWaves = append(d.CancelledWaves, wo)
 		default:

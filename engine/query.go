@@ -39,31 +39,26 @@ func (e *Engine) newViewer() *viewer {
 	return &viewer{e: e, plans: map[string]*drsorch.RecoveryPlan{}, groups: map[string]*drsorch.ProtectionGroup{}, accounts: map[string]*drsorch.TargetAccount{}}
 }
 
-func (v *viewer) plan(ctx context.Context, id string) *drsorch.RecoveryPlan {
-	if p, ok := v.plans[id]; ok {
-		return p
+// cached reads a record once per viewer; a record that cannot be read is nil.
+func cached[T any](m map[string]*T, id string, get func(string) (*T, error)) *T {
+	if v, ok := m[id]; ok {
+		return v
 	}
-	p, _ := v.e.store.GetPlan(ctx, id)
-	v.plans[id] = p
-	return p
+	v, _ := get(id)
+	m[id] = v
+	return v
+}
+
+func (v *viewer) plan(ctx context.Context, id string) *drsorch.RecoveryPlan {
+	return cached(v.plans, id, func(id string) (*drsorch.RecoveryPlan, error) { return v.e.store.GetPlan(ctx, id) })
 }
 
 func (v *viewer) group(ctx context.Context, id string) *drsorch.ProtectionGroup {
-	if g, ok := v.groups[id]; ok {
-		return g
-	}
-	g, _ := v.e.store.GetGroup(ctx, id)
-	v.groups[id] = g
-	return g
+	return cached(v.groups, id, func(id string) (*drsorch.ProtectionGroup, error) { return v.e.store.GetGroup(ctx, id) })
 }
 
 func (v *viewer) account(ctx context.Context, id string) *drsorch.TargetAccount {
-	if a, ok := v.accounts[id]; ok {
-		return a
-	}
-	a, _ := v.e.store.GetAccount(ctx, id)
-	v.accounts[id] = a
-	return a
+	return cached(v.accounts, id, func(id string) (*drsorch.TargetAccount, error) { return v.e.store.GetAccount(ctx, id) })
 }
 
 func (v *viewer) view(ctx context.Context, x *drsorch.Execution) ExecutionView {
@@ -115,8 +110,9 @@ func (e *Engine) Get(ctx context.Context, id string) (*ExecutionView, error) {
 	if err := e.authorize(ctx, drsorch.PermViewExecutions, x.ExecutionType); err != nil {
 		return nil, err
 	}
-	vw := e.newViewer().view(ctx, x)
-	if p := e.newViewer().plan(ctx, x.PlanID); p != nil {
+	v := e.newViewer()
+	vw := v.view(ctx, x)
+	if p := v.plan(ctx, x.PlanID); p != nil {
 		vw.TotalWaves = len(p.Waves)
 	}
 	vw.DataSource = "cached"

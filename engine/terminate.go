@@ -149,7 +149,7 @@ func (e *Engine) Terminate(ctx context.Context, id string, force bool) (*Termina
 				return nil, drsorch.Wrap(drsorch.ErrorCode(err), err, "Could not read recovery instances in %s: %s", region, drsorch.AsError(err).Message)
 			}
 			for _, ri := range got {
-				if !strings.EqualFold(ri.EC2InstanceState, "TERMINATED") {
+				if !strings.EqualFold(ri.EC2InstanceState, drsorch.EC2Terminated) {
 					live[region] = append(live[region], ri.RecoveryInstanceID)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/drsorch/drsorch/auth"
 	"net/http"
 	"net/url"
 	"slices"
@@ -92,7 +93,7 @@ func (ClaimsAuthenticator) Authenticate(r *http.Request) (drsorch.Caller, error)
 	if caller.Username == "" {
 		caller.Username = c.str("username")
 	}
-	caller.Groups = groups(c["cognito:groups"])
+	caller.Groups = auth.GroupsOf(c["cognito:groups"])
 	if caller.Subject == "" && caller.Email == "" && caller.Username == "" {
 		return drsorch.Caller{}, drsorch.Errorf(drsorch.CodeUnauthorized, "The verified claims name no user (sub, email or cognito:username)")
 	}
@@ -102,43 +103,6 @@ func (ClaimsAuthenticator) Authenticate(r *http.Request) (drsorch.Caller, error)
 func (c Claims) str(k string) string {
 	s, _ := c[k].(string)
 	return strings.TrimSpace(s)
-}
-
-// groups reads cognito:groups: a list (REST API), a "[a b]" string (HTTP API
-// flattens lists so), a JSON array string or a comma-separated string.
-func groups(v any) []string {
-	var out []string
-	add := func(s string) {
-		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	switch g := v.(type) {
-	case []any:
-		for _, x := range g {
-			if s, ok := x.(string); ok {
-				add(s)
-			}
-		}
-	case string:
-		g = strings.TrimSpace(g)
-		var list []string
-		switch {
-		case strings.HasPrefix(g, "[") && json.Unmarshal([]byte(g), &list) == nil:
-			for _, s := range list {
-				add(s)
-			}
-		case strings.HasPrefix(g, "[") && strings.HasSuffix(g, "]"):
-			for _, s := range strings.FieldsFunc(g[1:len(g)-1], func(r rune) bool { return r == ' ' || r == ',' }) {
-				add(s)
-			}
-		default:
-			for _, s := range strings.Split(g, ",") {
-				add(s)
-			}
-		}
-	}
-	return out
 }
 
 // serveHTTP answers an API Gateway event with the HTTP API, in the envelope.

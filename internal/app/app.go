@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/drsorch/drsorch/internal/fileutil"
 	"io/fs"
 	"log/slog"
 	"math/big"
@@ -327,5 +328,5 @@ func loadOrCreateSecret(path string) ([]byte, error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	return k, writeFileAtomic(path, []byte(hex.EncodeToString(k)+"\n"), 0o600)
+	return k, fileutil.WriteAtomic(path, []byte(hex.EncodeToString(k)+"\n"), 0o600)
 }
