@@ -310,7 +310,7 @@ func (s *Store) UpdateExecution(ctx context.Context, e *drsorch.Execution) error
 	item[attrWriteID] = wid
 	cond := expression.AttributeExists(expression.Name(attrExecutionID)).And(versionIs(expected))
 	x, err := build(expression.NewBuilder().
-		WithUpdate(writeSpec(item, execKind.owned, attrExecutionID, attrPlanID)).
+		WithUpdate(writeSpec(item, execKind.owned(), attrExecutionID, attrPlanID)).
 		WithCondition(cond))
 	if err != nil {
 		return internal(err, "update execution")

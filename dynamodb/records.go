@@ -121,7 +121,7 @@ func (s *Store) createRecord(ctx context.Context, k kind, id string, rec any, ve
 	}
 	wid := newWriteID()
 	item[attrWriteID] = wid
-	ub := writeSpec(item, k.owned, k.key)
+	ub := writeSpec(item, k.owned(), k.key)
 	cond := expression.AttributeNotExists(expression.Name(k.key))
 	if k.key == attrPlanID {
 		ub = ub.Remove(expression.Name(attrHoldStub))
@@ -167,7 +167,7 @@ func (s *Store) updateRecord(ctx context.Context, k kind, id string, rec any, ex
 	if k.key == attrPlanID {
 		cond = cond.And(expression.AttributeNotExists(expression.Name(attrHoldStub)))
 	}
-	x, err := build(expression.NewBuilder().WithUpdate(writeSpec(item, k.owned, k.key)).WithCondition(cond))
+	x, err := build(expression.NewBuilder().WithUpdate(writeSpec(item, k.owned(), k.key)).WithCondition(cond))
 	if err != nil {
 		return internal(err, "update "+strings.ToLower(k.label))
 	}
@@ -391,7 +391,7 @@ func (s *Store) PutAccount(ctx context.Context, a *drsorch.TargetAccount) error 
 	if err != nil {
 		return err
 	}
-	x, err := build(expression.NewBuilder().WithUpdate(writeSpec(item, accountKind.owned, attrAccountID)))
+	x, err := build(expression.NewBuilder().WithUpdate(writeSpec(item, accountKind.owned(), attrAccountID)))
 	if err != nil {
 		return internal(err, "put target account")
 	}

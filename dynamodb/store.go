@@ -36,6 +36,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -159,14 +160,22 @@ const maxAttempts = 8
 type kind struct {
 	label string // how errors name the kind
 	key   string // partition key attribute
-	owned []string
+	// owned lists the attributes drsorch writes; computed on first use,
+	// so a process that never touches DynamoDB does not pay for it.
+	owned func() []string
 }
 
 var (
-	planKind    = kind{"Recovery Plan", attrPlanID, append(jsonNames(reflect.TypeFor[drsorch.RecoveryPlan]()), attrWriteID)}
-	groupKind   = kind{"Protection Group", attrGroupID, append(jsonNames(reflect.TypeFor[drsorch.ProtectionGroup]()), attrWriteID)}
-	accountKind = kind{"Target Account", attrAccountID, jsonNames(reflect.TypeFor[drsorch.TargetAccount]())}
-	execKind    = kind{"Execution", attrExecutionID, executionOwned()}
+	planKind = kind{"Recovery Plan", attrPlanID, sync.OnceValue(func() []string {
+		return append(jsonNames(reflect.TypeFor[drsorch.RecoveryPlan]()), attrWriteID)
+	})}
+	groupKind = kind{"Protection Group", attrGroupID, sync.OnceValue(func() []string {
+		return append(jsonNames(reflect.TypeFor[drsorch.ProtectionGroup]()), attrWriteID)
+	})}
+	accountKind = kind{"Target Account", attrAccountID, sync.OnceValue(func() []string {
+		return jsonNames(reflect.TypeFor[drsorch.TargetAccount]())
+	})}
+	execKind = kind{"Execution", attrExecutionID, sync.OnceValue(executionOwned)}
 )
 
 func notFound(k kind, id string) error {

@@ -360,3 +360,27 @@ func TestColdStartLimits(t *testing.T) {
 		t.Errorf("peak RSS %.1f MiB, want under 20 MiB", mib)
 	}
 }
+
+// TestDeployedBinaryLinksNoTestCode keeps test-only packages out of the
+// binary as deployed: each one linked in adds its package initialisation to
+// every cold start (the shared test fixtures once cost about 2 ms).
+func TestDeployedBinaryLinksNoTestCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	args := []string{"list", "-deps", "-f", "{{.ImportPath}}"}
+	args = append(args, bootstrapBuildArgs[1:3]...) // -tags lambda.norpc
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 100 {
+		t.Fatalf("go list found only %d packages: %q", len(deps), deps)
+	}
+	for _, p := range deps {
+		if p == "testing" || strings.HasPrefix(p, "testing/") || strings.HasSuffix(p, "/drsorchtest") || strings.HasSuffix(p, "/mock") {
+			t.Errorf("the deployed binary links %s", p)
+		}
+	}
+}

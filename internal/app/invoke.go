@@ -230,33 +230,7 @@ func loadRecords(ctx context.Context, st drsorch.Store, f *Fixtures) error {
 }
 
 // InvokeClock is the simulated time under `drsorch invoke`: it moves only when told to.
-type InvokeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the simulated time.
-func (c *InvokeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the simulated time forward.
-func (c *InvokeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// set moves the simulated time to t if it is later.
-func (c *InvokeClock) set(t time.Time) {
-	c.mu.Lock()
-	if t.After(c.now) {
-		c.now = t.UTC()
-	}
-	c.mu.Unlock()
-}
+type InvokeClock = drsorch.ManualClock
 
 // AWSCall is one recorded call to an AWS service other than DRS.
 type AWSCall struct {
@@ -631,7 +605,7 @@ func NewLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 	if f.Clock != "" {
 		start, _ = time.Parse(time.RFC3339, f.Clock)
 	}
-	clock := &InvokeClock{now: start.UTC()}
+	clock := drsorch.NewManualClock(start)
 	storePath, simPath := ":memory:", ""
 	fresh := true
 	if o.DataDir != "" {
@@ -659,7 +633,9 @@ func NewLocal(ctx context.Context, o LocalOptions) (*Local, error) {
 		st.Close()
 		return nil, err
 	}
-	clock.set(sim.Now()) // a persisted simulator may be ahead of the start time
+	if t := sim.Now(); t.After(clock.Now()) {
+		clock.Set(t) // a persisted simulator may be ahead of the start time
+	}
 	if f.DRS != nil {
 		if err := sim.Load(*f.DRS); err != nil {
 			st.Close()

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/drsorch/drsorch"
-	"github.com/drsorch/drsorch/drsorchtest"
 	"github.com/drsorch/drsorch/drssim"
 	"github.com/drsorch/drsorch/engine"
 	"github.com/drsorch/drsorch/sqlite"
@@ -76,7 +75,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	wall := time.Now()
-	clock := drsorchtest.NewClock(time.Time{})
+	epoch := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) // simulated time: a fixed start makes runs repeatable
+	clock := drsorch.NewManualClock(epoch)
 	sim := drssim.New(drssim.Options{Clock: clock, Seed: o.Seed, FailRate: o.FailRate, ThrottleRate: o.ThrottleRate, MaxCalls: 1})
 	st, err := sqlite.Open(":memory:")
 	if err != nil {
