@@ -3,9 +3,6 @@ package dynamodb
 import (
 	"cmp"
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 
@@ -36,35 +33,6 @@ func newer(a, b indexEntry) int {
 	return cmp.Or(cmp.Compare(b.start, a.start), strings.Compare(b.id, a.id))
 }
 
-// pageKey is the position after which the next page starts; its JSON,
-// base64url-encoded, is the NextToken.
-type pageKey struct {
-	StartTime   int64  `json:"s"`
-	ExecutionID string `json:"e"`
-}
-
-func encodeToken(k pageKey) string {
-	b, _ := json.Marshal(k)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(tok string) (pageKey, error) {
-	var k pageKey
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		d := json.NewDecoder(strings.NewReader(string(b)))
-		d.DisallowUnknownFields()
-		err = d.Decode(&k)
-		if err == nil && d.More() {
-			err = errors.New("trailing data")
-		}
-	}
-	if err != nil || k.ExecutionID == "" {
-		return pageKey{}, drsorch.Errorf(drsorch.CodeInvalidParameter, "invalid nextToken")
-	}
-	return k, nil
-}
-
 // ListExecutions returns one page of executions, newest startTime first, ties
 // by executionId descending, continuing after q.NextToken.
 func (s *Store) ListExecutions(ctx context.Context, q drsorch.ExecutionQuery) (drsorch.ExecutionPage, error) {
@@ -73,9 +41,9 @@ func (s *Store) ListExecutions(ctx context.Context, q drsorch.ExecutionQuery) (d
 		limit = drsorch.DefaultPageSize
 	}
 	limit = min(limit, drsorch.MaxPageSize)
-	var after *pageKey
+	var after *drsorch.PageKey
 	if q.NextToken != "" {
-		k, err := decodeToken(q.NextToken)
+		k, err := drsorch.ParsePageToken(q.NextToken)
 		if err != nil {
 			return drsorch.ExecutionPage{}, err
 		}
@@ -100,7 +68,7 @@ func (s *Store) ListExecutions(ctx context.Context, q drsorch.ExecutionQuery) (d
 	page := drsorch.ExecutionPage{Items: []drsorch.Execution{}}
 	if len(entries) > limit {
 		last := entries[limit-1]
-		page.NextToken = encodeToken(pageKey{StartTime: last.start, ExecutionID: last.id})
+		page.NextToken = drsorch.PageKey{StartTime: last.start, ExecutionID: last.id}.Token()
 		entries = entries[:limit]
 	}
 

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -150,32 +149,6 @@ func (s *Store) DeleteExecution(ctx context.Context, e *drsorch.Execution) error
 	return s.checkWritten(ctx, execKind, e.ExecutionID, e.Version, res)
 }
 
-// pageKey is the position after which the next page starts; its JSON,
-// base64url-encoded, is the NextToken.
-type pageKey struct {
-	StartTime   int64  `json:"s"`
-	ExecutionID string `json:"e"`
-}
-
-func encodeToken(k pageKey) string {
-	b, _ := json.Marshal(k)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(tok string) (pageKey, error) {
-	var k pageKey
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		d := json.NewDecoder(strings.NewReader(string(b)))
-		d.DisallowUnknownFields()
-		err = d.Decode(&k)
-	}
-	if err != nil || k.ExecutionID == "" {
-		return pageKey{}, drsorch.Errorf(drsorch.CodeInvalidParameter, "invalid nextToken")
-	}
-	return k, nil
-}
-
 // ListExecutions returns one page of executions, newest startTime first, ties
 // by executionId descending, continuing after q.NextToken.
 func (s *Store) ListExecutions(ctx context.Context, q drsorch.ExecutionQuery) (drsorch.ExecutionPage, error) {
@@ -206,7 +179,7 @@ func (s *Store) ListExecutions(ctx context.Context, q drsorch.ExecutionQuery) (d
 		args = append(args, q.AccountID, q.AccountID)
 	}
 	if q.NextToken != "" {
-		k, err := decodeToken(q.NextToken)
+		k, err := drsorch.ParsePageToken(q.NextToken)
 		if err != nil {
 			return drsorch.ExecutionPage{}, err
 		}
@@ -226,10 +199,10 @@ func (s *Store) ListExecutions(ctx context.Context, q drsorch.ExecutionQuery) (d
 	}
 	defer rows.Close()
 	page := drsorch.ExecutionPage{Items: []drsorch.Execution{}}
-	var last pageKey
+	var last drsorch.PageKey
 	for rows.Next() {
 		if len(page.Items) == limit {
-			page.NextToken = encodeToken(last)
+			page.NextToken = last.Token()
 			break
 		}
 		var (

@@ -25,6 +25,7 @@ import (
 	"github.com/drsorch/drsorch/drssim"
 	"github.com/drsorch/drsorch/engine"
 	"github.com/drsorch/drsorch/internal/app"
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // The crash test runs drills of a 5-wave plan of 1,000 simulated servers
@@ -137,7 +138,7 @@ func TestServeSurvivesFiftySIGKILLs(t *testing.T) {
 	t.Logf("crash test seed %d (DRSORCH_CRASH_SEED=%d replays the kill plan)", seed, seed)
 	plan := crashPlan(seed)
 
-	h := &crashHarness{t: t, bin: buildBinary(t), data: filepath.Join(t.TempDir(), "data"), addr: freeAddr(t)}
+	h := &crashHarness{t: t, bin: buildBinary(t), data: filepath.Join(t.TempDir(), "data"), addr: testenv.FreeAddr(t)}
 	t.Cleanup(func() {
 		if h.p != nil && h.p.cmd.ProcessState == nil {
 			h.p.cmd.Process.Kill()
@@ -277,7 +278,7 @@ func (h *crashHarness) start(env ...string) *process {
 		h.t.Fatal("start: the previous process still runs")
 	}
 	h.prev = h.p
-	p := &process{out: &syncBuffer{}, exited: make(chan error, 1), url: "http://" + h.addr}
+	p := &process{out: &testenv.LockedBuffer{}, exited: make(chan error, 1), url: "http://" + h.addr}
 	p.cmd = exec.Command(h.bin, "serve", "--data", h.data, "--addr", h.addr, "--sim-speed", strconv.Itoa(crashSpeed),
 		"--poll-interval", crashPoll, "--demo=false")
 	for _, kv := range os.Environ() {
@@ -377,7 +378,7 @@ func (h *crashHarness) checkSecondServeRefused() {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, h.bin, "serve", "--data", h.data, "--addr", freeAddr(h.t), "--demo=false")
+	cmd := exec.CommandContext(ctx, h.bin, "serve", "--data", h.data, "--addr", testenv.FreeAddr(h.t), "--demo=false")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "in use by another drsorch process") {
 		h.t.Fatalf("a second serve on the same data directory: %v\n%s", err, out)

@@ -13,10 +13,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // awsCLI returns the command that runs the AWS CLI: $DRSORCH_AWS_CLI, else
@@ -40,37 +41,9 @@ func awsCLI() []string {
 type drsSimProcess struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *cliBuffer
+	stderr *testenv.LockedBuffer
 	exited chan struct{} // closed once the process has exited; err is then set
 	err    error
-}
-
-// cliBuffer is a bytes.Buffer the process writes while the test reads it.
-type cliBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *cliBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *cliBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-func buildDRSOrch(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "drsorch")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func startDRSSimProcess(t *testing.T, bin string, args ...string) *drsSimProcess {
@@ -80,7 +53,7 @@ func startDRSSimProcess(t *testing.T, bin string, args ...string) *drsSimProcess
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &drsSimProcess{cmd: cmd, stderr: &cliBuffer{}, exited: make(chan struct{})}
+	p := &drsSimProcess{cmd: cmd, stderr: &testenv.LockedBuffer{}, exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -253,7 +226,7 @@ func TestAWSCLIAgainstDRSSim(t *testing.T) {
 	if command == nil {
 		t.Skip("the AWS CLI is not installed (neither `aws` on PATH nor the awscli Python module); .ci/awscli.sh installs it")
 	}
-	bin := buildDRSOrch(t)
+	bin := buildBinary(t)
 	state := filepath.Join(t.TempDir(), "drs-state.json")
 	sim := startDRSSimProcess(t, bin, "--fixtures", "testdata/drs-sim-fixtures.json", "--speed", "100", "--seed", "3", "--state", state)
 	aws := newCLI(t, command, sim.url)

@@ -17,30 +17,13 @@ import (
 
 	"github.com/drsorch/drsorch"
 	"github.com/drsorch/drsorch/drs"
+	"github.com/drsorch/drsorch/internal/testenv"
 )
-
-// drsSimBuffer is an io.Writer safe to read while the command writes to it.
-type drsSimBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *drsSimBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *drsSimBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // drsSimRun is `drsorch drs-sim` running in process.
 type drsSimRun struct {
 	url    string
-	stderr *drsSimBuffer
+	stderr *testenv.LockedBuffer
 	stop   func() error
 }
 
@@ -48,7 +31,7 @@ type drsSimRun struct {
 func startDRSSim(t *testing.T, args ...string) *drsSimRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &drsSimBuffer{}, &drsSimBuffer{}
+	stdout, stderr := &testenv.LockedBuffer{}, &testenv.LockedBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- runDRSSim(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), stdout, stderr) }()
 	r := &drsSimRun{stderr: stderr}

@@ -147,6 +147,20 @@ func oneID(fs *flag.FlagSet, args []string, what string) (string, error) {
 	return pos[0], nil
 }
 
+// clientFor parses the flags, returns the single positional argument (what
+// names it in errors) and the API client the flags select.
+func (cf *clientFlags) clientFor(fs *flag.FlagSet, args []string, what string) (*client.Client, string, error) {
+	id, err := oneID(fs, args, what)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := cf.client()
+	if err != nil {
+		return nil, "", err
+	}
+	return c, id, nil
+}
+
 func printJSON(w io.Writer, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
@@ -293,11 +307,7 @@ func clock(d time.Duration) string {
 
 func execGet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlags("get", stderr)
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}
@@ -327,11 +337,7 @@ func execWatch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func execPause(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlags("pause", stderr)
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}
@@ -345,11 +351,7 @@ func execPause(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func execResume(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlags("resume", stderr)
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}
@@ -364,11 +366,7 @@ func execResume(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func execCancel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlags("cancel", stderr)
 	reason := fs.String("reason", "", "why (kept on the execution's timeline)")
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}
@@ -385,11 +383,7 @@ func execTerminate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	force := fs.Bool("force", false, "required to terminate the instances of a RECOVERY")
 	wait := fs.Bool("wait", false, "wait until DRS has terminated them")
 	interval := fs.Duration("interval", time.Second, "with --wait: how often to check")
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}
@@ -432,11 +426,7 @@ func execLogs(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs, cf := newFlags("logs", stderr)
 	job := fs.String("job", "", "only this DRS job")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}
@@ -468,11 +458,7 @@ func execLogs(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func execInstances(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlags("instances", stderr)
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}
@@ -540,11 +526,7 @@ func execDelete(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func execReport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlags("report", stderr)
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	id, err := oneID(fs, args, "execution id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "execution id")
 	if err != nil {
 		return err
 	}

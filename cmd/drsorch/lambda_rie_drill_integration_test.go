@@ -4,7 +4,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,27 +27,9 @@ import (
 	"github.com/drsorch/drsorch/internal/testenv"
 )
 
-// rieBuffer collects a process's output while the test reads it.
-type rieBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *rieBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *rieBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // startDRSSimCommand runs `drsorch drs-sim` (the bootstrap binary as the
 // command-line tool) and returns its URL and its log.
-func startDRSSimCommand(t *testing.T, bin string, args ...string) (string, *rieBuffer) {
+func startDRSSimCommand(t *testing.T, bin string, args ...string) (string, *testenv.LockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"drs-sim", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
@@ -57,7 +37,7 @@ func startDRSSimCommand(t *testing.T, bin string, args ...string) (string, *rieB
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &rieBuffer{}
+	logs := &testenv.LockedBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -142,7 +122,7 @@ func TestLambdaDrillUnderRIE(t *testing.T) {
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, nil, 0o600)
-	addr, api := freePort(t), freePort(t)
+	addr, api := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, boot)
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "LOG_LEVEL=warn",
@@ -153,7 +133,7 @@ func TestLambdaDrillUnderRIE(t *testing.T) {
 		"AWS_REGION=us-east-1", "AWS_ACCOUNT_ID=123456789012",
 		"AWS_ACCESS_KEY_ID=AKIDRIEDRILL", "AWS_SECRET_ACCESS_KEY=secret",
 		"AWS_CONFIG_FILE=" + empty, "AWS_SHARED_CREDENTIALS_FILE=" + empty, "AWS_EC2_METADATA_DISABLED=true"}
-	logs := &rieBuffer{}
+	logs := &testenv.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the emulator and the function it starts
 	if err := cmd.Start(); err != nil {

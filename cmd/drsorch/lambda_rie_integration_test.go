@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // rieBinary finds the Lambda Runtime Interface Emulator: DRSORCH_LAMBDA_RIE
@@ -36,23 +38,13 @@ func rieBinary(t *testing.T) string {
 	return ""
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // TestLambdaUnderRIE runs the bootstrap binary under the Runtime Interface
 // Emulator, as Lambda runs it on provided.al2023, and invokes it with an API
 // Gateway event, a direct invocation and an EventBridge event, one at a time.
 func TestLambdaUnderRIE(t *testing.T) {
 	rie := rieBinary(t)
 	boot := bootstrap(t)
-	addr, api := freePort(t), freePort(t)
+	addr, api := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, boot)
 	cmd.Dir = t.TempDir()
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + cmd.Dir, "LOG_LEVEL=warn"}

@@ -126,11 +126,7 @@ func planApply(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 func planDelete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlags("delete", stderr)
-	id, err := oneID(fs, args, "plan id")
-	if err != nil {
-		return err
-	}
-	c, err := cf.client()
+	c, id, err := cf.clientFor(fs, args, "plan id")
 	if err != nil {
 		return err
 	}

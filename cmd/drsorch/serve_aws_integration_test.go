@@ -24,7 +24,7 @@ import (
 // once on the SQLite store, once on DynamoDB Local (`--store dynamodb
 // --create-tables`, tables named by the Lambda's variables).
 func TestServeDemoDrillOnAWSBackends(t *testing.T) {
-	bin := buildDRSOrch(t)
+	bin := buildBinary(t)
 	fixtures, _ := filepath.Abs(filepath.Join("..", "..", "examples", "demo-drs.json"))
 	for _, store := range []string{"sqlite", "dynamodb"} {
 		t.Run(store, func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestServeDemoDrillOnAWSBackends(t *testing.T) {
 			ln.Close()
 			cmd := exec.Command(bin, append(args, "--addr", addr)...)
 			cmd.Env = env
-			out := &cliBuffer{}
+			out := &testenv.LockedBuffer{}
 			cmd.Stdout, cmd.Stderr = out, out
 			began := time.Now()
 			if err := cmd.Start(); err != nil {

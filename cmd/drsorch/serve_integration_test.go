@@ -7,13 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,34 +19,18 @@ import (
 	"github.com/drsorch/drsorch"
 	"github.com/drsorch/drsorch/drssim"
 	"github.com/drsorch/drsorch/internal/app"
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // process is a `drsorch serve` started as a separate process.
 type process struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testenv.LockedBuffer
 	exited chan error
 	url    string
 }
 
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
+// buildBinary builds drsorch into the test's temporary directory.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "drsorch")
@@ -58,20 +40,10 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // startKillable runs `drsorch serve` at 600 simulated seconds per second on addr.
 func startKillable(t *testing.T, bin, data, addr string) *process {
 	t.Helper()
-	p := &process{out: &syncBuffer{}, exited: make(chan error, 1), url: "http://" + addr}
+	p := &process{out: &testenv.LockedBuffer{}, exited: make(chan error, 1), url: "http://" + addr}
 	p.cmd = exec.Command(bin, "serve", "--data", data, "--addr", addr, "--sim-speed", "600", "--poll-interval", "200ms")
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
@@ -159,7 +131,7 @@ type execution struct {
 func TestServeSurvivesSIGKILLMidWave(t *testing.T) {
 	bin := buildBinary(t)
 	data := filepath.Join(t.TempDir(), "data")
-	addr := freeAddr(t)
+	addr := testenv.FreeAddr(t)
 	first := startKillable(t, bin, data, addr)
 	tok, err := os.ReadFile(filepath.Join(data, "admin-token"))
 	if err != nil {

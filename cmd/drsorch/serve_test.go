@@ -3,50 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // These tests run the commands in process, through run, as the binary would.
 
-// lockedBuffer is a bytes.Buffer safe for a command writing while the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func cliFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // serveRun is `drsorch serve` running in this process.
 type serveRun struct {
 	url, data string
-	out       *lockedBuffer
+	out       *testenv.LockedBuffer
 	stop      context.CancelFunc
 	done      chan int
 }
@@ -59,7 +31,7 @@ var fastServe = []string{"--sim-speed", "3000", "--poll-interval", "100ms"}
 func startServeRun(t *testing.T, data string, args ...string) *serveRun {
 	t.Helper()
 	t.Setenv("AWS_LAMBDA_RUNTIME_API", "")
-	addr := cliFreeAddr(t)
+	addr := testenv.FreeAddr(t)
 	if os.Getenv("DRSORCH_ADDR") != "" {
 		t.Setenv("DRSORCH_ADDR", addr)
 	} else {
@@ -69,7 +41,7 @@ func startServeRun(t *testing.T, data string, args ...string) *serveRun {
 		args = append([]string{"--data", data}, args...)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &serveRun{url: "http://" + addr, data: data, out: &lockedBuffer{}, stop: cancel, done: make(chan int, 1)}
+	s := &serveRun{url: "http://" + addr, data: data, out: &testenv.LockedBuffer{}, stop: cancel, done: make(chan int, 1)}
 	go func() { s.done <- run(ctx, append([]string{"serve"}, args...), s.out, s.out) }()
 	t.Cleanup(func() {
 		cancel()
@@ -156,7 +128,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"serve", "--data", t.TempDir(), "--addr", cliFreeAddr(t)}, tc.args...)
+			args := append([]string{"serve", "--data", t.TempDir(), "--addr", testenv.FreeAddr(t)}, tc.args...)
 			r := cli(t, args...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, tc.code, tc.want)
