@@ -83,8 +83,13 @@ func TestServeDemoDrillOnAWSBackends(t *testing.T) {
 				}
 			}
 			ready := time.Since(began)
-			if !strings.Contains(out.String(), "Seeded the demo: 3 protection groups and the plan demo-plan (their 24 servers come from DRS)") {
-				t.Errorf("serve did not say it seeded the groups and the plan:\n%s", out)
+			// serve prints its banner just after it starts answering: give it a moment.
+			const seeded = "Seeded the demo: 3 protection groups and the plan demo-plan (their 24 servers come from DRS)"
+			for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), seeded); time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Errorf("serve did not say it seeded the groups and the plan:\n%s", out)
+					break
+				}
 			}
 			tok, err := os.ReadFile(filepath.Join(dir, "data", "admin-token"))
 			if err != nil {
