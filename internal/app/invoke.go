@@ -229,9 +229,6 @@ func loadRecords(ctx context.Context, st drsorch.Store, f *Fixtures) error {
 	return nil
 }
 
-// InvokeClock is the simulated time under `drsorch invoke`: it moves only when told to.
-type InvokeClock = drsorch.ManualClock
-
 // AWSCall is one recorded call to an AWS service other than DRS.
 type AWSCall struct {
 	Service string `json:"service"`
@@ -560,7 +557,7 @@ type LocalOptions struct {
 // recorders for Step Functions and Lambda.
 type Local struct {
 	Router *lambdafn.Router
-	Clock  *InvokeClock
+	Clock  *drsorch.ManualClock
 	Sim    *drssim.Sim
 	Store  *sqlite.Store
 	Engine *engine.Engine
