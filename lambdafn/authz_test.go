@@ -12,6 +12,7 @@ import (
 	"github.com/drsorch/drsorch"
 	"github.com/drsorch/drsorch/drsorchtest"
 	"github.com/drsorch/drsorch/internal/app"
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // The records the route × group table adds to the shared fixtures: a
@@ -61,7 +62,7 @@ func newAuthzLocal(t *testing.T) *app.Local {
 	f.RecoveryPlans = append(f.RecoveryPlans, more.RecoveryPlans...)
 	f.Executions = append(f.Executions, more.Executions...)
 	env := map[string]string{}
-	loadEnv(t, env, "testdata/env")
+	testenv.LoadEnvFile(t, env, "testdata/env")
 	l, err := app.NewLocal(context.Background(), app.LocalOptions{Fixtures: f, Getenv: func(k string) string { return env[k] }})
 	if err != nil {
 		t.Fatal(err)

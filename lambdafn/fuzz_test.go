@@ -14,6 +14,7 @@ import (
 
 	"github.com/drsorch/drsorch"
 	"github.com/drsorch/drsorch/internal/app"
+	"github.com/drsorch/drsorch/internal/testenv"
 	"github.com/drsorch/drsorch/lambdafn"
 )
 
@@ -57,7 +58,7 @@ func FuzzRouter(f *testing.F) {
 		}
 	}
 	env := map[string]string{}
-	loadEnv(f, env, "testdata/env")
+	testenv.LoadEnvFile(f, env, "testdata/env")
 	f.Fuzz(func(t *testing.T, event []byte) {
 		fx, err := fuzzFixtures()
 		if err != nil {

@@ -1,7 +1,6 @@
 package lambdafn_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/drsorch/drsorch/internal/app"
+	"github.com/drsorch/drsorch/internal/testenv"
 	"github.com/drsorch/drsorch/lambdafn"
 )
 
@@ -27,29 +27,6 @@ type goldenCase struct {
 	env   map[string]string
 	aws   json.RawMessage
 	state bool
-}
-
-func loadEnv(t testing.TB, env map[string]string, path string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("%s: %q is not KEY=VALUE", path, line)
-		}
-		env[k] = v
-	}
 }
 
 func goldenCases(t *testing.T) []goldenCase {
@@ -73,8 +50,8 @@ func goldenCases(t *testing.T) []goldenCase {
 			t.Fatalf("%s: %v", p, err)
 		}
 		c := goldenCase{name: name, steps: steps, env: map[string]string{}, state: strings.HasPrefix(name, "scenario-")}
-		loadEnv(t, c.env, "testdata/env")
-		loadEnv(t, c.env, strings.TrimSuffix(p, ".json")+".env")
+		testenv.LoadEnvFile(t, c.env, "testdata/env")
+		testenv.LoadEnvFile(t, c.env, strings.TrimSuffix(p, ".json")+".env")
 		if b, err := os.ReadFile(strings.TrimSuffix(p, ".json") + ".aws.json"); err == nil {
 			c.aws = b
 		}

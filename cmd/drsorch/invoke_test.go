@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/drsorch/drsorch/internal/testenv"
 )
 
 // The event corpus of the Lambda router: one event (or list of steps) per
@@ -20,22 +21,12 @@ const corpus = "../../lambdafn/testdata"
 var lambdaEnv = []string{"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCOUNT_ID", "AWS_LAMBDA_FUNCTION_NAME",
 	"STATE_MACHINE_ARN", "QUERY_HANDLER_FUNCTION_NAME", "DRSORCH_WORKER"}
 
+// setEnvFile sets the variables of the env file at path for the test.
 func setEnvFile(t *testing.T, path string) {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		return
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, _ := strings.Cut(line, "=")
+	env := map[string]string{}
+	testenv.LoadEnvFile(t, env, path)
+	for k, v := range env {
 		t.Setenv(k, v)
 	}
 }
